@@ -1,0 +1,1 @@
+"""Image backends: one interface (base.py), one file or package per protocol."""

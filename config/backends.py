@@ -1,0 +1,173 @@
+"""Config models of the backends. The `type` key picks the model; the list order is the fallback chain."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "resolution", "aspect")
+_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class _BackendBase(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    name: str = Field(default="", description="后端名称，日志和 /pic status 中显示 (backend name)")
+    enabled: bool = Field(default=True, description="是否启用 (enabled)")
+    timeout: float = Field(default=180.0, gt=0, le=3600, description="单次生成的总时限，秒 (whole-job deadline, s)")
+    connect_timeout: float = Field(default=10.0, gt=0, le=120, description="连接超时，秒 (connect timeout, s)")
+    max_download_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="图片下载上限，字节 (download cap, bytes)"
+    )
+    paid: bool = Field(default=False, description="按次计费：结果未知时绝不自动重发 (paid: never resent on unknown outcome)")
+
+
+def check_http_url(value: str, key: str) -> str:
+    value = value.strip().rstrip("/")
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{key} must be an http(s) URL like https://host[:port][/path]")
+    return value
+
+
+class GradioBackendConfig(_BackendBase):
+    """A Gradio app: a Hugging Face Space by id, or any Gradio server by URL."""
+
+    type: Literal["gradio"] = "gradio"
+    space: str = Field(default="", description="Hugging Face Space id，如 Tongyi-MAI/Z-Image-Turbo (Space id)")
+    base_url: str = Field(default="", description="或直接填 Gradio 地址，如 http://127.0.0.1:7860 (or the app URL)")
+    preset: str = Field(
+        default="auto",
+        description="内置预设：auto 按 Space 自动选择 / z-image-turbo / flux-schnell / none (built-in preset)",
+    )
+    api_name: str = Field(default="", description="接口名，如 /generate；留空用预设 (endpoint api_name)")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect}"
+        "；未填写的参数取接口默认值 (named inputs; others take the endpoint defaults)",
+    )
+    transport: Literal["auto", "queue", "call", "run"] = Field(
+        default="auto", description="auto / queue (4.x+) / call (4.20+) / run (3.x 的 /run/predict)"
+    )
+    hf_token: SecretStr = Field(default=SecretStr(""), description="HF token，可留空 (optional Hugging Face token)")
+    hf_token_env: str = Field(default="HF_TOKEN", description="从该环境变量读取 HF token (env variable for the token)")
+    token_header: Literal["x-hf-authorization", "authorization", "both"] = Field(
+        default="x-hf-authorization", description="token 放在哪个请求头 (which header carries the token)"
+    )
+    startup_wait: float = Field(
+        default=90.0, ge=0, le=900, description="Space 休眠/启动中时最多等待的秒数 (wait for a sleeping Space, s)"
+    )
+    read_timeout: float = Field(
+        default=45.0, ge=20, le=600, description="两次服务器消息之间的最长间隔，秒；心跳每 15 秒一次 (max gap between frames)"
+    )
+    prompt_languages: list[Literal["en", "zh"]] = Field(
+        default_factory=list, description="模型能理解的提示词语言；留空用预设 (prompt languages; empty: preset)"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_http_url(value, "base_url")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if value and not _SPACE_ID.match(value):
+            raise ValueError("space must look like owner/name, e.g. Tongyi-MAI/Z-Image-Turbo")
+        return value
+
+    @field_validator("api_name")
+    @classmethod
+    def _api_name(cls, value: str) -> str:
+        value = value.strip()
+        return "/" + value.lstrip("/") if value else ""
+
+    @field_validator("inputs")
+    @classmethod
+    def _templates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, str):
+                for name in _TEMPLATE.findall(item):
+                    if name not in TEMPLATE_NAMES:
+                        allowed = ", ".join("{" + n + "}" for n in TEMPLATE_NAMES)
+                        raise ValueError(f"inputs.{key} uses unknown template {{{name}}}; allowed: {allowed}")
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> "GradioBackendConfig":
+        if bool(self.space) == bool(self.base_url):
+            raise ValueError("set exactly one of space (owner/name) or base_url")
+        if not self.name:
+            self.name = (self.space or urlsplit(self.base_url).netloc).split("/")[-1].lower()
+        return self
+
+    def secret_values(self) -> list[str]:
+        return [self.hf_token.get_secret_value()]
+
+
+class OpenAIBackendConfig(_BackendBase):
+    """An OpenAI-compatible images API (or an images-through-chat provider)."""
+
+    type: Literal["openai"] = "openai"
+    base_url: str = Field(default="https://api.openai.com/v1", description="API 地址，含 /v1 (API base URL)")
+    api_key: SecretStr = Field(default=SecretStr(""), description="API key，也可用 api_key_env (API key)")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="从该环境变量读取 key (env variable for the key)")
+    model: str = Field(default="gpt-image-1", description="模型名 (model)")
+    mode: Literal["images", "chat"] = Field(
+        default="images", description="images = /images/generations；chat = 经 /chat/completions 出图 (endpoint kind)"
+    )
+    quality: str = Field(default="", description="画质参数，留空不发送 (quality; empty: not sent)")
+    paid: bool = Field(default=True, description="按次计费：结果未知时绝不自动重发 (paid)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_http_url(value, "base_url")
+
+    @model_validator(mode="after")
+    def _name(self) -> "OpenAIBackendConfig":
+        if not self.name:
+            self.name = f"openai-{self.model}".lower()
+        return self
+
+    def secret_values(self) -> list[str]:
+        return [self.api_key.get_secret_value()]
+
+
+class HFInferenceBackendConfig(_BackendBase):
+    """The Hugging Face Inference API (text-to-image through the HF router)."""
+
+    type: Literal["hf_inference"] = "hf_inference"
+    base_url: str = Field(
+        default="https://router.huggingface.co/hf-inference", description="Inference 地址 (inference base URL)"
+    )
+    model: str = Field(default="black-forest-labs/FLUX.1-schnell", description="模型 id (model id)")
+    token: SecretStr = Field(default=SecretStr(""), description="HF token (Hugging Face token)")
+    token_env: str = Field(default="HF_TOKEN", description="从该环境变量读取 token (env variable for the token)")
+    num_inference_steps: Optional[int] = Field(default=None, ge=1, le=150, description="步数，留空用模型默认 (steps)")
+    guidance_scale: Optional[float] = Field(default=None, ge=0, le=50, description="引导强度，留空用模型默认 (guidance)")
+    paid: bool = Field(default=True, description="消耗额度：结果未知时绝不自动重发 (paid)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_http_url(value, "base_url")
+
+    @model_validator(mode="after")
+    def _name(self) -> "HFInferenceBackendConfig":
+        if not self.name:
+            self.name = "hf-" + self.model.split("/")[-1].lower()
+        return self
+
+    def secret_values(self) -> list[str]:
+        return [self.token.get_secret_value()]
+
+
+def default_backends() -> list[GradioBackendConfig]:
+    return [GradioBackendConfig(name="z-image-turbo", space="Tongyi-MAI/Z-Image-Turbo")]

@@ -1,0 +1,149 @@
+"""Migration of classic MaiBot_LLM2pic config.toml files (v3.x: `[api]`, `gradio_*`, `crop_*`,
+`[anime]`/`[real]`) to this plugin's shape. Nothing the user set is dropped silently: a key that
+this version cannot carry over comes back as a note."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Mapping
+
+DEFAULT_RESOLUTION = "1024x1024 ( 1:1 )"
+_GRADIO_CALL_SUFFIX = re.compile(r"/(gradio_api/)?(call|run|queue)/.*$")
+
+# classic key → (new section, new key); the sections are owned by other modules and may be
+# absent in this version, in which case the value is reported instead of emitted.
+_MOVED = {
+    ("generation", "custom_prompt_add"): ("generation", "custom_prompt_add"),
+    ("generation", "crop_enabled"): ("output", "crop_enabled"),
+    ("generation", "crop_position"): ("output", "crop_position"),
+    ("generation", "crop_pixels"): ("output", "crop_pixels"),
+    ("llm", "model_name"): ("llm", "model_name"),
+    ("llm", "system_prompt"): ("llm", "system_prompt"),
+    ("llm", "context_message_limit"): ("llm", "context_message_limit"),
+    ("llm", "context_time_minutes"): ("llm", "context_time_minutes"),
+    ("components", "enable_image_generation"): ("components", "enable_image_generation"),
+    ("components", "enable_direct_pic_command"): ("components", "enable_direct_pic_command"),
+}
+# classic keys that become part of a backend entry
+_BACKEND_KEYS = {"default_model", "default_size", "gradio_resolution", "gradio_steps", "gradio_shift",
+                 "gradio_timeout", "default_style"}
+
+
+def is_legacy(raw: Mapping[str, Any]) -> bool:
+    if "backends" in raw:
+        return False
+    generation = raw.get("generation") or {}
+    return (
+        "api" in raw
+        or "anime" in raw
+        or "real" in raw
+        or any(key.startswith(("gradio_", "crop_")) for key in generation)
+    )
+
+
+def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The new config as a plain dict, and notes about what could not be carried over."""
+    from .model import CONFIG_VERSION  # late: model imports this module's package
+
+    old = copy.deepcopy(dict(raw))
+    notes: list[str] = []
+    new: dict[str, Any] = {"plugin": {"enabled": bool((old.get("plugin") or {}).get("enabled", True)),
+                                      "config_version": CONFIG_VERSION}}
+    generation = old.get("generation") or {}
+    new["backends"] = _backends(old, generation, notes)
+
+    for (section, key), (new_section, new_key) in _MOVED.items():
+        if key in (old.get(section) or {}):
+            _put(new, notes, new_section, new_key, old[section][key], f"{section}.{key}")
+    size = _parse_size(generation.get("default_size"))
+    if size and size != (1024, 1024):
+        new.setdefault("generation", {}).update({"width": size[0], "height": size[1]})
+
+    handled_sections = {"plugin", "api", "anime", "real"}
+    for section, table in old.items():
+        if not isinstance(table, Mapping) or section in handled_sections:
+            continue
+        for key in table:
+            if (section, key) not in _MOVED and not (section == "generation" and key in _BACKEND_KEYS):
+                notes.append(f"classic key {section}.{key} has no equivalent here and was not carried over")
+    return new, notes
+
+
+def _backends(old: dict, generation: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+    styles = [s for s in ("anime", "real") if isinstance(old.get(s), Mapping)]
+    default_style = generation.get("default_style")
+    if default_style in styles:
+        styles.remove(default_style)
+        styles.insert(0, default_style)
+    tables = [(style, old[style]) for style in styles if old[style].get("enabled", True)]
+    if isinstance(old.get("api"), Mapping):
+        tables.append(("api", old["api"]))
+    backends = []
+    for name, table in tables:
+        backend = _backend(name, table, generation, notes)
+        if backend:
+            backends.append(backend)
+    if not backends:
+        notes.append("no usable classic backend found; using the free Z-Image-Turbo Space")
+        backends.append({"type": "gradio", "name": "z-image-turbo", "space": "Tongyi-MAI/Z-Image-Turbo"})
+    return backends
+
+
+def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any], notes: list[str]):
+    api_type = str(table.get("api_type", "gradio")).lower()
+    base_url = str(table.get("base_url") or "").strip()
+    api_key = str(table.get("api_key") or "").strip()
+
+    def pick(key: str, default: Any = None) -> Any:
+        return table.get(key, generation.get(key, default))
+
+    if api_type == "gradio":
+        backend: dict[str, Any] = {"type": "gradio", "name": f"{name}-gradio" if name != "api" else "gradio"}
+        if base_url:
+            backend["base_url"] = _GRADIO_CALL_SUFFIX.sub("", base_url.rstrip("/"))
+        else:
+            backend["space"] = "Tongyi-MAI/Z-Image-Turbo"
+        if api_key:
+            backend["hf_token"] = api_key
+        inputs: dict[str, Any] = {}
+        resolution = pick("gradio_resolution")
+        if resolution and resolution != DEFAULT_RESOLUTION:
+            inputs["resolution"] = resolution
+        if pick("gradio_steps") is not None:
+            inputs["steps"] = pick("gradio_steps")
+        if pick("gradio_shift") is not None:
+            inputs["shift"] = pick("gradio_shift")
+        if inputs:
+            backend["inputs"] = inputs
+        if pick("gradio_timeout") is not None:
+            backend["timeout"] = float(pick("gradio_timeout"))
+        return backend
+    if api_type == "openai":
+        backend = {"type": "openai", "name": f"{name}-openai" if name != "api" else "openai", "mode": "chat"}
+        if base_url:
+            backend["base_url"] = base_url
+        if api_key:
+            backend["api_key"] = api_key
+        model = table.get("model_name") or generation.get("default_model")
+        if model:
+            backend["model"] = model
+        return backend
+    notes.append(f"classic [{name}] api_type = {api_type!r} is not supported yet; that backend was skipped")
+    return None
+
+
+def _put(new: dict, notes: list[str], section: str, key: str, value: Any, source: str) -> None:
+    from .model import Config
+
+    field = Config.model_fields.get(section)
+    section_model = getattr(field, "annotation", None) if field else None
+    if section_model is None or key not in getattr(section_model, "model_fields", {}):
+        notes.append(f"classic key {source} is not supported by this version yet and was not carried over")
+        return
+    new.setdefault(section, {})[key] = value
+
+
+def _parse_size(value: Any):
+    match = re.fullmatch(r"\s*(\d+)\s*[x×*]\s*(\d+)\s*", str(value or ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -1,0 +1,75 @@
+"""The whole config.toml as one pydantic model. Every key has a default."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..backends.base import parse_aspect
+from .backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig, default_backends
+
+CONFIG_VERSION = "1.0.0"
+
+BackendConfig = Annotated[
+    Union[GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig],
+    Field(discriminator="type"),
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    __ui_label__: ClassVar[str] = ""
+
+
+class PluginSection(Section):
+    __ui_label__ = "插件"
+
+    enabled: bool = Field(default=True, description="是否启用插件 (enable the plugin)")
+    config_version: str = Field(default=CONFIG_VERSION, min_length=1, description="配置版本，勿改 (config version)")
+
+
+class GenerationSection(Section):
+    __ui_label__ = "生成"
+
+    aspect: str = Field(default="1:1", description="默认画面比例，如 1:1、16:9、3:4 (default aspect ratio)")
+    width: int = Field(default=0, ge=0, le=4096, description="固定宽度，0 = 按比例自动 (fixed width; 0: from aspect)")
+    height: int = Field(default=0, ge=0, le=4096, description="固定高度，0 = 按比例自动 (fixed height; 0: from aspect)")
+    negative_prompt: str = Field(default="", description="默认负面提示词 (default negative prompt)")
+    custom_prompt_add: str = Field(default="", description="追加到每个提示词末尾的内容 (appended to every prompt)")
+    seed: int = Field(default=-1, ge=-1, le=2**32 - 1, description="固定种子，-1 = 随机 (seed; -1: random)")
+
+    @field_validator("aspect")
+    @classmethod
+    def _aspect(cls, value: str) -> str:
+        parse_aspect(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "GenerationSection":
+        if bool(self.width) != bool(self.height):
+            raise ValueError("set both width and height, or neither (0 = from aspect)")
+        return self
+
+
+class Config(Section):
+    """Root of config.toml."""
+
+    plugin: PluginSection = Field(default_factory=PluginSection)
+    backends: list[BackendConfig] = Field(
+        default_factory=default_backends, description="后端列表，按顺序依次尝试 (backends, tried in order)"
+    )
+    generation: GenerationSection = Field(default_factory=GenerationSection)
+
+    @field_validator("backends")
+    @classmethod
+    def _unique_names(cls, value: list) -> list:
+        seen: set[str] = set()
+        for backend in value:
+            if backend.name in seen:
+                raise ValueError(f"two backends are named {backend.name!r}; names must be unique")
+            seen.add(backend.name)
+        return value
+
+    def enabled_backends(self) -> list:
+        return [b for b in self.backends if b.enabled]

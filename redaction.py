@@ -1,0 +1,33 @@
+"""Keeping secrets out of logs, exceptions and chat text.
+
+Two layers: the code that holds a secret passes it to `redact` (exact-match removal), and
+well-known token shapes are masked even when nobody named them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+_TOKEN_SHAPES = re.compile(
+    r"(?i)"
+    r"(?P<bearer>\bbearer\s+)[^\s\"',;]+"
+    r"|\bhf_[A-Za-z0-9]{8,}"
+    r"|\bsk-[A-Za-z0-9_\-]{8,}"
+    r"|\bxai-[A-Za-z0-9_\-]{8,}"
+    r"|(?P<param>[?&](?:key|api_key|apikey|token|access_token)=)[^&\s\"']+"
+)
+MASK = "***"
+
+
+def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
+    """The text with the given secrets and every token-shaped string masked."""
+    result = str(text)
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        result = result.replace(secret, MASK)
+    return _TOKEN_SHAPES.sub(_mask_match, result)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    keep = match.group("bearer") or match.group("param") or ""
+    return keep + MASK

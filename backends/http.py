@@ -1,0 +1,90 @@
+"""HTTP helpers shared by the backends: bounded reads, image sniffing, status classification."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import httpx
+
+from .base import BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_image_mime(data: bytes) -> Optional[str]:
+    """The image type from the magic bytes (PNG, JPEG, WebP, GIF), or None: headers are not trusted."""
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+async def read_capped(response: httpx.Response, limit: int, *, backend: str = "") -> bytes:
+    """The body of a streamed response, refusing (while streaming) anything over `limit` bytes."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(f"download of {declared} bytes refused (limit {limit})", backend=backend)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(f"download exceeded {limit} bytes and was stopped", backend=backend)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(response: httpx.Response) -> Optional[float]:
+    """Retry-After (seconds or HTTP date) and retry-after-ms, whichever is given."""
+    millis = response.headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import datetime, timezone
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def is_html(response: httpx.Response) -> bool:
+    return "text/html" in response.headers.get("content-type", "").lower()
+
+
+def error_for_status(response: httpx.Response, what: str, *, backend: str = "") -> BackendError:
+    """The taxonomy error for a failed HTTP answer (`what` names the request for the log)."""
+    status = response.status_code
+    where = f"{what} → HTTP {status}"
+    if status in (401, 403):
+        return ConfigurationError(f"{where}: access refused (token missing or rejected, or a private app)",
+                                  backend=backend)
+    if status == 404:
+        return ConfigurationError(f"{where}: not found (wrong URL, Space id or endpoint)", backend=backend)
+    if status == 402:
+        return QuotaError(f"{where}: payment required (credits exhausted)", backend=backend)
+    if status == 429:
+        return TransientError(f"{where}: rate limited", backend=backend, retry_after=retry_after_seconds(response))
+    if status in (408, 409) or status >= 500:
+        return TransientError(f"{where}: server unavailable", backend=backend,
+                              retry_after=retry_after_seconds(response))
+    return ProtocolError(f"{where}: unexpected answer", backend=backend)

@@ -14,7 +14,7 @@ def make_client(config) -> httpx.AsyncClient:
     """The httpx client for one backend. Redirects are not followed: a backend must not send us,
     with its credentials, somewhere else."""
     timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
                              headers={"user-agent": "llm2pic/0.1 (+https://github.com/llm2pic)"})
 
 

@@ -1,0 +1,266 @@
+"""The Gradio backend: a Hugging Face Space or any Gradio app, over plain async httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from typing import Any, Iterator, Mapping, Optional
+from urllib.parse import urlsplit
+
+import httpx
+
+from ...redaction import redact
+from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
+                    GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
+                    TransientError, no_progress)
+from ..http import error_for_status, read_capped, sniff_image_mime
+from .discovery import AppInfo, AppStarting, Endpoint, discover
+from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name
+from .presets import Preset, find_preset, space_host
+from .results import ImageRef, find_images, find_seed
+from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
+
+SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
+_STARTUP_POLL = 5.0
+
+
+class GradioBackend(Backend):
+    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str]) -> None:
+        self.config = config
+        self.name = config.name
+        self.paid = config.paid
+        self.client = client
+        self.base = config.base_url or f"https://{space_host(config.space)}"
+        self.host = urlsplit(self.base).hostname or ""
+        self.disabled_reason: Optional[str] = None
+        try:
+            self.preset: Optional[Preset] = find_preset(config.preset, config.space, self.host)
+        except ValueError as exc:
+            self.preset = None
+            self.disabled_reason = str(exc)
+        languages = config.prompt_languages or (self.preset.prompt_languages if self.preset else ["en"])
+        self.prompt_languages = frozenset(languages)
+        self.inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
+        token = self._token(environ)
+        self._secrets = [token]
+        self.headers = self._auth_headers(token)
+        self.app: Optional[AppInfo] = None
+        self.endpoint: Optional[Endpoint] = None
+        self.transport: Optional[str] = None
+        self._prepare_lock = asyncio.Lock()
+
+    # --- generation -------------------------------------------------------------------------
+
+    async def generate(self, request: GenerationRequest,
+                       progress: ProgressCallback = no_progress) -> list[GeneratedImage]:
+        job: list[JobContext] = []  # filled once a job is submitted, for cancel on timeout
+        try:
+            return await asyncio.wait_for(self._generate(request, progress, job), self.config.timeout)
+        except asyncio.TimeoutError:
+            await self._cancel(job)
+            raise TransientError(f"no result within the {self.config.timeout:g} s deadline",
+                                 backend=self.name) from None
+        except asyncio.CancelledError:
+            await self._cancel(job)
+            raise
+
+    async def _generate(self, request: GenerationRequest, progress: ProgressCallback,
+                        job: list[JobContext]) -> list[GeneratedImage]:
+        with self._map_errors():
+            app, endpoint = await self._prepare(progress)
+            values = self._values(request)
+            data = build_data(endpoint, self.inputs, values, self.name)
+            outputs = await self._run(app, endpoint, data, progress, job)
+            refs = find_images(outputs, backend=self.name)
+            if not refs:
+                raise ProtocolError(f"{endpoint.api_name} returned no image", backend=self.name)
+            self._reject_placeholders(refs)
+            seed = find_seed(outputs)
+            if seed is None and any("{seed}" in str(v) for v in self.inputs.values()):
+                seed = values.seed
+            images = []
+            for ref in refs[: max(1, request.count)]:
+                data_bytes, mime = await self._download(ref, app)
+                images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
+                    "gradio_version": app.version, "transport": self.transport, "file": ref.name,
+                    "endpoint": endpoint.api_name}))
+            return images
+
+    async def _run(self, app: AppInfo, endpoint: Endpoint, data: list[Any], progress: ProgressCallback,
+                   job: list[JobContext]) -> list[Any]:
+        stream_timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
+        context = JobContext(self.client, self.base + app.api_prefix, self.headers, endpoint, data, progress,
+                             self.name, stream_timeout)
+        job.append(context)
+        candidates = [self.transport] if self.transport else self._transports(app)
+        last: Optional[BackendError] = None
+        for name in candidates:
+            try:
+                outputs = await TRANSPORTS[name](context)
+            except TransportUnavailable as exc:
+                last = exc
+                continue
+            self.transport = name
+            return outputs
+        assert last is not None
+        raise ConfigurationError(f"no way to call this app worked ({', '.join(candidates)}): {last.detail}",
+                                 backend=self.name)
+
+    def _transports(self, app: AppInfo) -> list[str]:
+        if self.config.transport != "auto":
+            return [self.config.transport]
+        if app.protocol in SSE_PROTOCOLS:
+            return ["queue", "call", "run"] if app.version_at_least(4, 20) else ["queue", "run"]
+        return ["run"]  # Gradio 3's WebSocket queue and 4.0–4.8's old SSE are not spoken here
+
+    async def _cancel(self, job: list[JobContext]) -> None:
+        if job:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(cancel(job[0])), 5)
+
+    # --- discovery --------------------------------------------------------------------------
+
+    async def _prepare(self, progress: ProgressCallback = no_progress) -> tuple[AppInfo, Endpoint]:
+        async with self._prepare_lock:
+            if self.disabled_reason:
+                raise ConfigurationError(f"backend disabled: {self.disabled_reason}", backend=self.name)
+            if self.app is None or self.endpoint is None:
+                app = await self._discover_waiting(progress)
+                try:
+                    name = pick_endpoint_name(self.config.api_name, self.preset and self.preset.api_name,
+                                              app.named(), self.name)
+                    endpoint = app.find(name)
+                    if endpoint is None:
+                        raise ConfigurationError(
+                            f"the app has no endpoint {name}; it has: {', '.join(app.named()) or 'none'}",
+                            backend=self.name)
+                    check_inputs(endpoint, self.inputs, self.name)
+                except ConfigurationError as exc:
+                    self.disabled_reason = exc.detail
+                    raise ConfigurationError(f"backend disabled: {exc.detail}", backend=self.name) from None
+                self.app, self.endpoint = app, endpoint
+            return self.app, self.endpoint
+
+    async def _discover_waiting(self, progress: ProgressCallback) -> AppInfo:
+        """GET /config, waiting (bounded) while a Space sleeps or builds."""
+        give_up = time.monotonic() + self.config.startup_wait
+        told = False
+        while True:
+            try:
+                return await discover(self.client, self.base, self.headers, self.name)
+            except AppStarting as exc:
+                remaining = give_up - time.monotonic()
+                if remaining <= 0:
+                    raise TransientError(f"the app is still starting after {self.config.startup_wait:g} s: "
+                                         f"{exc.detail}", backend=self.name,
+                                         user_message="画图服务正在启动，稍后再试试吧。") from None
+                if not told:
+                    progress(ProgressEvent("log", backend=self.name, message="starting: the Space is waking up"))
+                    told = True
+                await asyncio.sleep(min(_STARTUP_POLL, remaining))
+
+    # --- results ----------------------------------------------------------------------------
+
+    def _reject_placeholders(self, refs: list[ImageRef]) -> None:
+        names = self.preset.placeholder_names if self.preset else frozenset()
+        if any(ref.name.lower() in names for ref in refs):
+            raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
+                                       backend=self.name)
+
+    async def _download(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+        limit = self.config.max_download_bytes
+        if ref.inline is not None:
+            if len(ref.inline) > limit:
+                raise ProtocolError(f"inline image of {len(ref.inline)} bytes exceeds {limit}", backend=self.name)
+            data = ref.inline
+        else:
+            path = ref.path or ""
+            if "://" in path:
+                raise ProtocolError("the result points to a file on another host; refused", backend=self.name)
+            # Built from the path: the `url` some versions return is wrong (4.44's /call) or foreign.
+            url = f"{self.base}{app.api_prefix}/file={path}"
+            async with self.client.stream("GET", url, headers=self.headers) as response:
+                if response.status_code != 200:
+                    raise error_for_status(response, "GET /file=", backend=self.name)
+                data = await read_capped(response, limit, backend=self.name)
+        mime = sniff_image_mime(data)
+        if mime is None:
+            raise ProtocolError(f"the result file {ref.name!r} is not an image", backend=self.name)
+        return data, mime
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _values(self, request: GenerationRequest) -> TemplateValues:
+        width, height = request.size()
+        seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
+        divisor = math.gcd(width, height)
+        aspect = request.aspect or f"{width // divisor}:{height // divisor}"
+        return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
+
+    def _token(self, environ: Mapping[str, str]) -> str:
+        explicit = self.config.hf_token.get_secret_value().strip()
+        if explicit:
+            return explicit
+        from_env = environ.get(self.config.hf_token_env, "").strip() if self.config.hf_token_env else ""
+        # A token from the default variable goes to Hugging Face only; to send it to any other host,
+        # name the variable (or the token) in this backend's config.
+        if from_env and ("hf_token_env" in self.config.model_fields_set or self.host.endswith(".hf.space")):
+            return from_env
+        return ""
+
+    def _auth_headers(self, token: str) -> dict[str, str]:
+        if not token:
+            return {}
+        headers = {}
+        if self.config.token_header in ("x-hf-authorization", "both"):
+            headers["X-HF-Authorization"] = f"Bearer {token}"
+        if self.config.token_header in ("authorization", "both"):
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    @contextlib.contextmanager
+    def _map_errors(self) -> Iterator[None]:
+        """httpx failures become taxonomy errors; the job may have run when the stream broke."""
+        try:
+            yield
+        except BackendError as exc:
+            exc.detail = redact(exc.detail, self._secrets)
+            raise
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"no answer in time ({type(exc).__name__})", backend=self.name,
+                                 outcome_unknown=True) from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"connection failed ({type(exc).__name__}: {redact(exc, self._secrets)})",
+                                 backend=self.name, outcome_unknown=True) from None
+        except ValueError as exc:  # an oversized server-sent event
+            raise ProtocolError(str(exc), backend=self.name) from None
+
+    # --- doctor -----------------------------------------------------------------------------
+
+    async def probe(self) -> BackendReport:
+        lines = [f"target: {self.base}", f"token: {'set' if self._secrets[0] else 'not set'}"]
+        try:
+            with self._map_errors():
+                app, endpoint = await self._prepare()
+        except BackendError as exc:
+            if self.app is None:
+                try:
+                    with self._map_errors():
+                        self.app = await discover(self.client, self.base, self.headers, self.name)
+                except BackendError:
+                    return BackendReport(self.name, False, exc.detail, lines)
+            return BackendReport(self.name, False, exc.detail, lines + self._describe(self.app))
+        summary = (f"ok: gradio {app.version}, endpoint {endpoint.api_name}, "
+                   f"transport {self.transport or self._transports(app)[0]}")
+        return BackendReport(self.name, True, summary, lines + self._describe(app))
+
+    def _describe(self, app: AppInfo) -> list[str]:
+        lines = [f"gradio {app.version}, api prefix {app.api_prefix or '(none)'}, "
+                 f"protocol {app.protocol or 'ws (Gradio 3: /run only)'}"]
+        for endpoint in app.endpoints:
+            lines.append(f"endpoint {endpoint.api_name or '(unnamed)'} fn_index={endpoint.fn_index}")
+            lines.extend(f"    {p.describe()}" for p in endpoint.parameters if p.in_api)
+        return lines

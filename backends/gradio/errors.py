@@ -1,0 +1,59 @@
+"""Turning what a Gradio app reports (gr.Error text, ZeroGPU titles, hidden crashes) into the taxonomy."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from ..base import BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError
+
+_RETRY_IN = re.compile(r"(?:try again|retry) in (\d+):(\d{2}):(\d{2})", re.IGNORECASE)
+_QUOTA = re.compile(
+    r"exceeded your (?:\w+ )?(?:zerogpu |gpu )?quota|zerogpu (?:runs )?limit|reached its gpu limit", re.IGNORECASE
+)
+_TRANSIENT = re.compile(
+    r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE
+)
+_REJECTED = re.compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
+_OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+HIDDEN_ERROR = "the app failed and hides details (it was not launched with show_error)"
+
+
+def clean_message(message: Optional[str]) -> str:
+    """gr.Error text without the repr quotes of 3.x/4.x and without HTML links."""
+    text = (message or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    text = text.split(" <a ", 1)[0]
+    return " ".join(_TAG.sub("", text).split())
+
+
+def parse_retry_after(text: str) -> Optional[float]:
+    match = _RETRY_IN.search(text)
+    if not match:
+        return None
+    hours, minutes, seconds = (int(part) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def app_error(message: Optional[str], title: Optional[str], *, backend: str) -> BackendError:
+    """The error for a job the app itself failed (`process_completed` with success false, or alike)."""
+    text = clean_message(message)
+    heading = (title or "").strip()
+    label = f"{heading}: {text}" if heading and heading.lower() != "error" else text
+    lowered_title = heading.lower()
+    if not text and not heading:
+        return TransientError(HIDDEN_ERROR, backend=backend)
+    if "quota" in lowered_title or _QUOTA.search(text):
+        return QuotaError(f"app reports quota exhausted: {label}", backend=backend, retry_after=parse_retry_after(text))
+    if "illegal duration" in lowered_title:
+        return ConfigurationError(f"app refuses the requested GPU duration: {label}", backend=backend)
+    if lowered_title.startswith("zerogpu") or _TRANSIENT.search(text):
+        return TransientError(f"app is busy or its worker failed: {label}", backend=backend)
+    if _REJECTED.search(text):
+        return ContentRejectedError(f"app refused the content: {label}", backend=backend)
+    if _OUT_OF_RANGE.search(text):
+        return ConfigurationError(f"app refused an input value: {label}", backend=backend)
+    return TransientError(f"app raised an error: {label or HIDDEN_ERROR}", backend=backend)

@@ -1,0 +1,64 @@
+"""Built-in knowledge of popular Spaces: which endpoint to call and which inputs to send.
+
+Everything else about them (parameter order, defaults, dropdown choices) is read from the live app,
+so a Space that changes its signature is detected instead of being sent garbage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    space: str
+    api_name: str
+    inputs: dict[str, Any]
+    prompt_languages: frozenset[str] = frozenset({"en"})
+    # File names the app returns instead of an image when its safety checker fires.
+    placeholder_names: frozenset[str] = field(default_factory=frozenset)
+
+
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="z-image-turbo",
+            space="Tongyi-MAI/Z-Image-Turbo",
+            api_name="/generate",
+            # The app prepends its output to `gallery_images`; the seed is ours so it can be reported.
+            inputs={"prompt": "{prompt}", "resolution": "{resolution}", "seed": "{seed}", "random_seed": False},
+            prompt_languages=frozenset({"en", "zh"}),
+            placeholder_names=frozenset({"nsfw.png"}),
+        ),
+        Preset(
+            name="flux-schnell",
+            space="black-forest-labs/FLUX.1-schnell",
+            api_name="/infer",
+            inputs={"prompt": "{prompt}", "seed": "{seed}", "randomize_seed": False,
+                    "width": "{width}", "height": "{height}"},
+        ),
+    )
+}
+
+
+def space_host(space_id: str) -> str:
+    """The *.hf.space host of a Space id (owner/name → owner-name.hf.space)."""
+    slug = space_id.replace("/", "-").replace("_", "-").replace(".", "-").lower()
+    return f"{slug}.hf.space"
+
+
+def find_preset(choice: str, space: str, host: str) -> Optional[Preset]:
+    """The preset named by `choice`, or for "auto" the one whose Space matches; None for "none"."""
+    if choice == "none":
+        return None
+    if choice != "auto":
+        if choice not in PRESETS:
+            raise ValueError(f"unknown preset {choice!r}; choose auto, none, or one of: {', '.join(PRESETS)}")
+        return PRESETS[choice]
+    for preset in PRESETS.values():
+        if space.lower() == preset.space.lower() or host.lower() == space_host(preset.space):
+            return preset
+    return None

@@ -1,0 +1,205 @@
+"""The three ways of running a Gradio job over plain HTTP:
+
+- queue: `POST {prefix}/queue/join` + `GET {prefix}/queue/data` (SSE), 4.9+; carries rank, ETA,
+  progress and the error text on every version;
+- call: `POST {prefix}/call/<name>` + `GET {prefix}/call/<name>/<event_id>` (SSE), 4.20+;
+- run: `POST {prefix}/run/<name>` (or `/run/predict` with fn_index), Gradio 3 and self-hosted apps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import httpx
+
+from ..base import (BackendError, ConfigurationError, ProgressCallback, ProgressEvent, ProtocolError,
+                    TransientError)
+from ..http import error_for_status, is_html
+from .discovery import AppStarting, Endpoint
+from .errors import HIDDEN_ERROR, app_error, clean_message
+from .sse import read_events
+
+
+class TransportUnavailable(ConfigurationError):
+    """The app does not offer this transport (404/405): another one may work."""
+
+
+@dataclass
+class JobContext:
+    client: httpx.AsyncClient
+    api_root: str  # base URL + api prefix
+    headers: dict[str, str]
+    endpoint: Endpoint
+    data: list[Any]
+    progress: ProgressCallback
+    backend: str
+    stream_timeout: httpx.Timeout
+    cancel_body: Optional[dict[str, Any]] = field(default=None)  # set once the job is known to the server
+
+
+async def run_queue(job: JobContext) -> list[Any]:
+    session = uuid.uuid4().hex[:12]
+    body = {"data": job.data, "event_data": None, "fn_index": job.endpoint.fn_index,
+            "trigger_id": job.endpoint.trigger_id, "session_hash": session}
+    answer = await _post_json(job, "/queue/join", body)
+    event_id = _event_id(answer, "POST /queue/join", job.backend)
+    job.cancel_body = {"session_hash": session, "fn_index": job.endpoint.fn_index, "event_id": event_id}
+    async with job.client.stream("GET", f"{job.api_root}/queue/data", params={"session_hash": session},
+                                 headers=job.headers, timeout=job.stream_timeout) as response:
+        _check_stream(response, "GET /queue/data", job.backend)
+        async for event in read_events(response):
+            message = event.data if isinstance(event.data, dict) else {}
+            kind = message.get("msg")
+            if message.get("event_id") not in (None, event_id):
+                continue
+            if kind == "process_completed":
+                output = message.get("output") or {}
+                if message.get("success", True) and "data" in output:
+                    return output["data"]
+                if message.get("success", True):
+                    raise TransientError("the job was cancelled on the server", backend=job.backend)
+                raise app_error(output.get("error"), output.get("title") or message.get("title"),
+                                backend=job.backend)
+            if kind == "unexpected_error":
+                raise TransientError(f"queue error: {clean_message(str(message.get('message')))}",
+                                     backend=job.backend)
+            if kind == "queue_full":
+                raise TransientError("the app's queue is full", backend=job.backend)
+            if kind == "close_stream":
+                break
+            _report(job, kind, message)
+    raise TransientError("the queue stream ended before the result arrived", backend=job.backend)
+
+
+async def run_call(job: JobContext) -> list[Any]:
+    name = job.endpoint.api_name.lstrip("/")
+    if not name:
+        raise TransportUnavailable("unnamed endpoints cannot be called through /call", backend=job.backend)
+    answer = await _post_json(job, f"/call/{name}", {"data": job.data})
+    event_id = _event_id(answer, f"POST /call/{name}", job.backend)
+    # /call looks the session up by event id (gradio 4.20–6.17), so that is what cancel needs.
+    job.cancel_body = {"session_hash": event_id, "fn_index": job.endpoint.fn_index, "event_id": event_id}
+    async with job.client.stream("GET", f"{job.api_root}/call/{name}/{event_id}", headers=job.headers,
+                                 timeout=job.stream_timeout) as response:
+        _check_stream(response, f"GET /call/{name}", job.backend)
+        async for event in read_events(response):
+            if event.event == "complete":
+                if not isinstance(event.data, list):
+                    raise ProtocolError("/call result is not a list", backend=job.backend)
+                return event.data
+            if event.event == "error":
+                # The server breaks the chunked body right after this event: do not read on.
+                raise _call_error(event.data, job.backend)
+    raise TransientError("the /call stream ended before the result arrived", backend=job.backend)
+
+
+async def run_direct(job: JobContext) -> list[Any]:
+    name = job.endpoint.api_name.lstrip("/")
+    body: dict[str, Any] = {"data": job.data}
+    if name:
+        path = f"/run/{name}"
+    else:
+        path = "/run/predict"
+        body.update(fn_index=job.endpoint.fn_index, session_hash=uuid.uuid4().hex[:12])
+    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    if response.status_code == 500:
+        payload = _json_or_none(response)
+        if isinstance(payload, dict) and "error" in payload:
+            raise app_error(payload.get("error"), payload.get("title"), backend=job.backend)
+        raise ProtocolError(f"POST {path} → HTTP 500 (unknown endpoint or server crash)", backend=job.backend)
+    if response.status_code in (404, 405) and not is_html(response):
+        raise TransportUnavailable(f"POST {path} → HTTP {response.status_code}: the app does not accept "
+                                   "direct calls (a Space only offers its queue)", backend=job.backend)
+    answer = _checked_json(response, f"POST {path}", job.backend)
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        raise ProtocolError(f"POST {path}: no data list in the answer", backend=job.backend)
+    return answer["data"]
+
+
+async def cancel(job: JobContext) -> None:
+    """Best effort: ask the server to drop the job. Never raises."""
+    if not job.cancel_body:
+        return
+    try:
+        await job.client.post(f"{job.api_root}/cancel", json=job.cancel_body, headers=job.headers,
+                              timeout=httpx.Timeout(3.0))
+    except Exception:  # noqa: BLE001 - the job is being abandoned anyway
+        pass
+
+
+TRANSPORTS = {"queue": run_queue, "call": run_call, "run": run_direct}
+
+
+def _report(job: JobContext, kind: Any, message: dict[str, Any]) -> None:
+    name = job.backend
+    if kind == "estimation":
+        job.progress(ProgressEvent("queued", backend=name, rank=message.get("rank"),
+                                   queue_size=message.get("queue_size"), eta=message.get("rank_eta")))
+    elif kind == "process_starts":
+        job.progress(ProgressEvent("started", backend=name, eta=message.get("eta")))
+    elif kind == "progress":
+        for unit in message.get("progress_data") or []:
+            if isinstance(unit, dict):
+                job.progress(ProgressEvent("step", backend=name, step=unit.get("index"), total=unit.get("length"),
+                                           message=str(unit.get("desc") or "")))
+    elif kind == "log":
+        title = str(message.get("title") or "")
+        text = clean_message(str(message.get("log") or ""))
+        job.progress(ProgressEvent("log", backend=name, message=f"{title}: {text}" if title else text))
+
+
+def _call_error(data: Any, backend: str) -> BackendError:
+    if data is None:
+        return TransientError(HIDDEN_ERROR + " (gradio < 6.13 hides every /call error)", backend=backend)
+    if isinstance(data, dict):
+        return app_error(data.get("error"), data.get("title"), backend=backend)
+    return TransientError(f"/call stream error: {clean_message(str(data))}", backend=backend)
+
+
+async def _post_json(job: JobContext, path: str, body: dict[str, Any]) -> Any:
+    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    if response.status_code in (404, 405) and not is_html(response):
+        raise TransportUnavailable(f"POST {path} → HTTP {response.status_code}", backend=job.backend)
+    if response.status_code == 503 and not is_html(response):
+        raise TransientError(f"POST {path} → HTTP 503: the app's queue is full", backend=job.backend,
+                             retry_after=None)
+    if response.status_code == 500:
+        raise ConfigurationError(f"POST {path} → HTTP 500: the app rejected the endpoint (renamed or removed?)",
+                                 backend=job.backend)
+    return _checked_json(response, f"POST {path}", job.backend)
+
+
+def _checked_json(response: httpx.Response, what: str, backend: str) -> Any:
+    if is_html(response) or response.status_code in (502, 503, 504):
+        raise AppStarting(f"{what} → HTTP {response.status_code}: the app is asleep or restarting", backend=backend)
+    if response.status_code != 200:
+        raise error_for_status(response, what, backend=backend)
+    payload = _json_or_none(response)
+    if payload is None:
+        raise ProtocolError(f"{what}: answer is not JSON", backend=backend)
+    return payload
+
+
+def _check_stream(response: httpx.Response, what: str, backend: str) -> None:
+    if response.status_code != 200 or "text/event-stream" not in response.headers.get("content-type", ""):
+        if is_html(response) or response.status_code in (502, 503, 504):
+            raise AppStarting(f"{what} → HTTP {response.status_code}: the app is asleep or restarting",
+                              backend=backend)
+        if response.status_code != 200:
+            raise error_for_status(response, what, backend=backend)
+        raise ProtocolError(f"{what}: not an event stream", backend=backend)
+
+
+def _event_id(answer: Any, what: str, backend: str) -> str:
+    if isinstance(answer, dict) and isinstance(answer.get("event_id"), str):
+        return answer["event_id"]
+    raise ProtocolError(f"{what}: no event_id in the answer", backend=backend)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

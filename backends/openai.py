@@ -1,0 +1,256 @@
+"""OpenAI-compatible image backend: /images/generations, /images/edits, and images through
+/chat/completions for providers that offer only that (OpenRouter, Gemini proxies, the classic
+plugin's `api_type = "openai"`). Wire shapes: backends.md §3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..redaction import redact
+from .base import (Backend, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
+                   GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, no_progress)
+from .edge import download_image, map_transport_errors
+from .http import read_capped, sniff_image_mime
+from .openai_errors import classify_error, is_quota, is_rejection, parse_error_body
+from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
+from .openai_params import images_body, max_n, model_family
+from .openai_chat import chat_body
+
+log = logging.getLogger(__name__)
+
+# Optional fields a strict provider may refuse with a 400 naming them; dropped once, then resent.
+_DROPPABLE = ("response_format", "output_format", "quality", "style", "size", "aspect_ratio", "background",
+              "moderation")
+_OFF_LOOP_BYTES = 512 * 1024
+
+
+class OpenAIBackend(Backend):
+    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str]) -> None:
+        self.config = config
+        self.name = config.name
+        self.paid = config.paid
+        self._client = client
+        self._base = config.base_url.rstrip("/")
+        key = config.api_key.get_secret_value()
+        if not key and config.api_key_env:
+            key = environ.get(config.api_key_env, "")
+        self._api_key = key.strip()
+        self.family = model_family(config.model, config.base_url, config.family)
+        languages = config.prompt_languages or ["en", "zh"]
+        self.prompt_languages = frozenset(languages)
+
+    # --- small helpers ------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        return redact(text, [self._api_key])
+
+    def _auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    async def _send(self, path: str, what: str, *, n: int = 1, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        """POST to this backend's own host (the only place the key goes); the body is size-capped."""
+        limit = self.config.max_download_bytes * 2 * max(1, n) + 65536
+        with map_transport_errors(what, backend=self.name, redact=self._redact):
+            async with self._client.stream("POST", f"{self._base}{path}", headers=self._auth(), **kwargs) as response:
+                raw = await read_capped(response, limit, backend=self.name)
+        return response, raw
+
+    async def _json(self, raw: bytes, what: str) -> Any:
+        try:
+            if len(raw) > _OFF_LOOP_BYTES:
+                return await asyncio.to_thread(json.loads, raw)
+            return json.loads(raw)
+        except ValueError:
+            raise ProtocolError(f"{what}: answer is not JSON ({len(raw)} bytes)", backend=self.name) from None
+
+    def _fail(self, response: httpx.Response, raw: bytes, what: str):
+        return classify_error(response, raw, what, backend=self.name, redact=self._redact)
+
+    # --- the interface ------------------------------------------------------------------------
+
+    async def generate(
+        self, request: GenerationRequest, progress: ProgressCallback = no_progress
+    ) -> list[GeneratedImage]:
+        wanted = max(1, request.count)
+        images: list[GeneratedImage] = []
+        while len(images) < wanted:
+            if self.config.mode == "chat":
+                batch = await self._chat(request)
+            elif request.reference_images:
+                batch = await self._edit(request, min(wanted - len(images), max_n(self.family)))
+            else:
+                batch = await self._generations(request, min(wanted - len(images), max_n(self.family)))
+            images.extend(batch)
+            if images and len(images) < wanted:
+                progress(ProgressEvent("step", backend=self.name, step=len(images), total=wanted))
+        return images[:wanted]
+
+    async def probe(self) -> BackendReport:
+        what = "GET /models"
+        lines = [f"endpoint: {self._base} ({self.config.mode}, model {self.config.model}, family {self.family})",
+                 f"API key: {'set' if self._api_key else 'not set'} (env {self.config.api_key_env or '-'})"]
+        try:
+            with map_transport_errors(what, backend=self.name, redact=self._redact):
+                response = await self._client.get(f"{self._base}/models", headers=self._auth())
+            if response.status_code != 200:
+                raise self._fail(response, response.content, what)
+            body = await self._json(response.content, what)
+        except (ConfigurationError, QuotaError, ContentRejectedError) as exc:
+            return BackendReport(self.name, False, exc.detail, lines)
+        except Exception as exc:  # noqa: BLE001 - doctor reports, never raises
+            return BackendReport(self.name, False, self._redact(str(exc)), lines)
+        ids = [str(item.get("id")) for item in (body.get("data") or []) if isinstance(item, dict)] \
+            if isinstance(body, dict) else []
+        if ids and self.config.model not in ids:
+            lines.append(f"model {self.config.model!r} is not in the provider's model list")
+        return BackendReport(self.name, True, f"reachable, {len(ids)} models listed", lines)
+
+    # --- /images/generations ------------------------------------------------------------------
+
+    def _fields(self, request: GenerationRequest, n: int) -> dict[str, Any]:
+        config = self.config
+        return images_body(family=self.family, model=config.model, request=request, n=n, size=config.size,
+                           quality=config.quality, response_format=config.response_format,
+                           output_format=config.output_format, extra=config.extra_body)
+
+    async def _generations(self, request: GenerationRequest, n: int) -> list[GeneratedImage]:
+        what = f"POST /images/generations ({self.config.model})"
+        body = self._fields(request, n)
+        dropped = False
+        while True:
+            response, raw = await self._send("/images/generations", what, n=n, json=body)
+            if response.status_code < 300:
+                break
+            param = parse_error_body(raw).param
+            if response.status_code == 400 and not dropped and param in _DROPPABLE and param in body:
+                log.info("%s refused optional field %r; retrying once without it", self.name, param)
+                body = {key: value for key, value in body.items() if key != param}
+                dropped = True
+                continue
+            raise self._fail(response, raw, what)
+        answer = await self._json(raw, what)
+        refs = refs_from_images_body(answer)
+        if not refs:
+            raise ProtocolError(f"{what}: answer has no data[].b64_json or url", backend=self.name)
+        return await self._materialize(refs, _revised_prompts(answer))
+
+    # --- /images/edits (reference images) -----------------------------------------------------
+
+    async def _edit(self, request: GenerationRequest, n: int) -> list[GeneratedImage]:
+        what = f"POST /images/edits ({self.config.model})"
+        fields = {key: str(value) for key, value in self._fields(request, n).items()
+                  if not isinstance(value, (dict, list))}
+        field_name = "image[]"
+        while True:
+            files = [(field_name, (f"reference{index}.{_extension(data)}", data, sniff_image_mime(data) or
+                                   "application/octet-stream"))
+                     for index, data in enumerate(request.reference_images, 1)]
+            response, raw = await self._send("/images/edits", what, n=n, data=fields, files=files)
+            if response.status_code < 300:
+                break
+            error = parse_error_body(raw)
+            if (response.status_code == 400 and field_name == "image[]" and not is_rejection(error)
+                    and not is_quota(error) and "image" in (error.param + " " + error.message).lower()):
+                log.info("%s refused the image[] form field; retrying once with image", self.name)
+                field_name = "image"
+                continue
+            raise self._fail(response, raw, what)
+        answer = await self._json(raw, what)
+        refs = refs_from_images_body(answer)
+        if not refs:
+            raise ProtocolError(f"{what}: answer has no data[].b64_json or url", backend=self.name)
+        return await self._materialize(refs, _revised_prompts(answer))
+
+    # --- /chat/completions --------------------------------------------------------------------
+
+    async def _chat(self, request: GenerationRequest) -> list[GeneratedImage]:
+        what = f"POST /chat/completions ({self.config.model})"
+        host = urlsplit(self._base).hostname or ""
+        body = chat_body(self.config, request, host)
+        response, raw = await self._send("/chat/completions", what, json=body)
+        if response.status_code >= 300:
+            raise self._fail(response, raw, what)
+        answer = await self._json(raw, what)
+        if not isinstance(answer, dict):
+            raise ProtocolError(f"{what}: answer is not a JSON object", backend=self.name)
+        choices = answer.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            if "error" in answer:
+                raise self._fail(_as_failed(response, raw), raw, what)
+            raise ProtocolError(f"{what}: answer has no choices", backend=self.name)
+        choice = choices[0]
+        message = choice.get("message") or {}
+        if choice.get("finish_reason") == "content_filter":
+            raise ContentRejectedError(f"{what}: finish_reason content_filter", backend=self.name)
+        refs = refs_from_chat_message(message, answer)
+        text = content_text(message.get("content")) if isinstance(message, dict) else ""
+        if not refs:
+            refusal = message.get("refusal") if isinstance(message, dict) else None
+            if refusal or looks_like_refusal(text):
+                said = self._redact(str(refusal or text)[:200])
+                raise ContentRejectedError(f"{what}: refused without an image: {said}", backend=self.name)
+            said = self._redact(text[:200])
+            raise ProtocolError(f"{what}: no image in the answer (text: {said!r})", backend=self.name)
+        return await self._materialize(refs, [])
+
+    # --- answers → images ---------------------------------------------------------------------
+
+    async def _materialize(self, refs: list[ImageRef], revised: list[str]) -> list[GeneratedImage]:
+        images = []
+        for index, ref in enumerate(refs):
+            if ref.data is not None:
+                data = await self._decode(ref.data)
+                mime = sniff_image_mime(data)
+                if not mime:
+                    raise ProtocolError("inline image is not a PNG, JPEG, WebP or GIF", backend=self.name)
+            else:
+                assert ref.url is not None
+                data, mime = await download_image(self._client, ref.url, max_bytes=self.config.max_download_bytes,
+                                                  backend=self.name, redact=self._redact)
+            metadata: dict[str, Any] = {"model": self.config.model}
+            if index < len(revised) and revised[index]:
+                metadata["revised_prompt"] = revised[index]
+            images.append(GeneratedImage(data=data, mime=mime, backend=self.name, metadata=metadata))
+        return images
+
+    async def _decode(self, text: str) -> bytes:
+        if len(text) > self.config.max_download_bytes * 4 // 3 + 16:
+            raise ProtocolError("inline image exceeds max_download_bytes", backend=self.name)
+        try:
+            if len(text) > _OFF_LOOP_BYTES:
+                return await asyncio.to_thread(_b64decode, text)
+            return _b64decode(text)
+        except (binascii.Error, ValueError):
+            raise ProtocolError("inline image is not valid base64", backend=self.name) from None
+
+
+def _b64decode(text: str) -> bytes:
+    compact = "".join(text.split())
+    return base64.b64decode(compact + "=" * (-len(compact) % 4))
+
+
+def _revised_prompts(answer: Any) -> list[str]:
+    items = answer.get("data") if isinstance(answer, dict) else None
+    return [str(item.get("revised_prompt") or "") if isinstance(item, dict) else "" for item in items or []]
+
+
+def _extension(data: bytes) -> str:
+    mime = sniff_image_mime(data) or "image/png"
+    return {"image/jpeg": "jpg"}.get(mime, mime.split("/")[1])
+
+
+def _as_failed(response: httpx.Response, raw: bytes) -> httpx.Response:
+    """A 200 that carries an error object (OpenRouter does this) is classified like a failed
+    answer: with the status its numeric `code` names, else as a 400."""
+    code = parse_error_body(raw).code
+    status = int(code) if code.isdigit() and 400 <= int(code) <= 599 else 400
+    return httpx.Response(status, headers=response.headers)

@@ -1,34 +1,259 @@
-"""Trying the configured backends in order until one produces an image."""
+"""The fallback chain: backends tried in config order under one job deadline, with retries,
+a cost-safe rule for paid requests, and a per-backend circuit breaker.
+
+- transient failure → retry the same backend with exponential backoff (or the server's
+  Retry-After), within `max_attempts` and the deadline;
+- quota / configuration / protocol failure → the next backend at once;
+- content rejected → stop: another backend must not be used to get around a safety refusal;
+- a paid request whose outcome is unknown (sent, then the answer was lost) is never resent, and
+  no other paid backend is tried for the same job: the user may already have been charged.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional, Sequence
 
-from .base import Backend, BackendError, ContentRejectedError, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..config.chain import ChainSection
+from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
+                   ProgressCallback, ProgressEvent, QuotaError, TransientError, no_progress)
 
 log = logging.getLogger(__name__)
+
+MAX_COOLDOWN = 24 * 3600.0
+UNKNOWN_OUTCOME_MESSAGE = "请求已经发出但没有收到结果，可能已经扣费；为避免重复扣费没有自动重试，请稍后再试。"
+DEADLINE_MESSAGE = "画图超时了，稍后再试试吧。"
+
+
+@dataclass
+class _BreakerState:
+    consecutive_failures: int = 0
+    open_until: float = 0.0
+    open_reason: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """One backend as doctor and `/pic status` show it. `last_error` is redacted log text."""
+
+    name: str
+    paid: bool
+    available: bool
+    consecutive_failures: int
+    cooldown_remaining: float
+    open_reason: str
+    last_error: str
+
+    def describe(self) -> str:
+        """One English line for doctor and the log."""
+        if self.available:
+            state = "ready" if not self.consecutive_failures else f"ready ({self.consecutive_failures} recent failures)"
+        else:
+            state = f"skipped for {math.ceil(self.cooldown_remaining)}s more: {self.open_reason}"
+        last = f"; last error: {self.last_error}" if self.last_error else ""
+        return f"{self.name}{' (paid)' if self.paid else ''}: {state}{last}"
+
+    def user_line(self) -> str:
+        """One Chinese line for the chat: no upstream text."""
+        if self.available:
+            return f"{self.name}：正常" if not self.consecutive_failures else \
+                f"{self.name}：可用（最近连续失败 {self.consecutive_failures} 次）"
+        minutes = max(1, math.ceil(self.cooldown_remaining / 60))
+        return f"{self.name}：暂停中，约 {minutes} 分钟后恢复（{_reason_zh(self.open_reason)}）"
+
+
+def _reason_zh(reason: str) -> str:
+    if reason.startswith("quota"):
+        return "额度用完"
+    if reason.startswith("rate"):
+        return "服务端要求稍后再试"
+    return "连续失败"
+
+
+class _DeadlineReached(Exception):
+    def __init__(self, error: BackendError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class BackendChain:
+    """Holds the backends in order and their breaker state; one per plugin instance or CLI run."""
+
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        settings: Optional[ChainSection] = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.backends = list(backends)
+        self.settings = settings or ChainSection()
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._states = {backend.name: _BreakerState() for backend in self.backends}
+
+    # --- status -------------------------------------------------------------------------------
+
+    def status(self) -> list[BackendStatus]:
+        now = self._clock()
+        result = []
+        for backend in self.backends:
+            state = self._states[backend.name]
+            remaining = max(0.0, state.open_until - now)
+            result.append(BackendStatus(backend.name, backend.paid, remaining <= 0, state.consecutive_failures,
+                                        remaining, state.open_reason if remaining > 0 else "", state.last_error))
+        return result
+
+    def reset(self, name: Optional[str] = None) -> None:
+        """Close the breaker of one backend (or all), e.g. after the admin fixed the config."""
+        for key in self._states:
+            if name is None or key == name:
+                self._states[key] = _BreakerState()
+
+    # --- the job ------------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback = no_progress,
+        *,
+        deadline: Optional[float] = None,
+    ) -> list[GeneratedImage]:
+        """Images from the first backend that succeeds; raises a BackendError when none did.
+
+        `deadline` is the whole job's budget in seconds (default: `[chain] deadline`).
+        """
+        if not self.backends:
+            raise ConfigurationError("no backend is enabled", user_message="没有启用任何画图后端，请管理员检查配置。")
+        deadline_at = self._clock() + (deadline if deadline is not None else self.settings.deadline)
+        errors: list[BackendError] = []
+        unknown_paid: Optional[BackendError] = None
+        for backend in self.backends:
+            state = self._states[backend.name]
+            if state.open_until > self._clock():
+                log.info("backend %s skipped: %s", backend.name, state.open_reason)
+                continue
+            if unknown_paid is not None and backend.paid:
+                log.info("backend %s skipped: an earlier paid request may have been charged", backend.name)
+                continue
+            try:
+                images = await self._run(backend, request, progress, deadline_at)
+            except ContentRejectedError as exc:
+                log.info("backend %s refused the content: %s", backend.name, exc.detail)
+                raise
+            except _DeadlineReached as reached:
+                self._record_failure(backend, reached.error)
+                raise self._final_error([*errors, reached.error], unknown_paid) from None
+            except BackendError as exc:
+                log.warning("backend %s failed: %s", backend.name, exc)
+                self._record_failure(backend, exc)
+                errors.append(exc)
+                if exc.outcome_unknown and backend.paid:
+                    unknown_paid = exc
+                    progress(ProgressEvent("log", backend=backend.name, message=UNKNOWN_OUTCOME_MESSAGE))
+                continue
+            self._states[backend.name] = _BreakerState()
+            return images
+        raise self._final_error(errors, unknown_paid)
+
+    async def _run(self, backend: Backend, request: GenerationRequest, progress: ProgressCallback,
+                   deadline_at: float) -> list[GeneratedImage]:
+        """One backend's turn: retries of transient failures within max_attempts and the deadline."""
+        settings = self.settings
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline_at - self._clock()
+            if remaining <= 0:
+                raise _DeadlineReached(TransientError("job deadline reached before the backend was tried",
+                                                      backend=backend.name, user_message=DEADLINE_MESSAGE))
+            progress(ProgressEvent("backend", backend=backend.name,
+                                   message=f"{backend.name} 正在画图" + (f"（第 {attempt} 次尝试）" if attempt > 1 else "")))
+            try:
+                return await asyncio.wait_for(backend.generate(request, progress), remaining)
+            except asyncio.TimeoutError:
+                raise _DeadlineReached(TransientError(
+                    f"job deadline reached while the backend was working (attempt {attempt})", backend=backend.name,
+                    outcome_unknown=True, user_message=UNKNOWN_OUTCOME_MESSAGE if backend.paid else DEADLINE_MESSAGE,
+                )) from None
+            except TransientError as exc:
+                if exc.outcome_unknown and backend.paid:
+                    raise
+                if attempt >= settings.max_attempts:
+                    raise
+                if exc.retry_after is not None and exc.retry_after > settings.max_retry_after:
+                    raise
+                pause = self._pause(attempt, exc.retry_after)
+                if self._clock() + pause >= deadline_at:
+                    raise
+                log.info("backend %s: %s; retry %d in %.1fs", backend.name, exc, attempt + 1, pause)
+                progress(ProgressEvent("retry", backend=backend.name, eta=pause,
+                                       message=f"{backend.name} 暂时不可用，{pause:.0f} 秒后重试"))
+                await self._sleep(pause)
+
+    def _pause(self, attempt: int, retry_after: Optional[float]) -> float:
+        if retry_after is not None:
+            return retry_after
+        base = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (attempt - 1))
+        return min(self.settings.backoff_max, base * (0.75 + 0.5 * self._jitter()))
+
+    # --- breaker ------------------------------------------------------------------------------
+
+    def _record_failure(self, backend: Backend, exc: BackendError) -> None:
+        settings = self.settings
+        state = self._states[backend.name]
+        state.consecutive_failures += 1
+        state.last_error = str(exc)
+        now = self._clock()
+        cooldown, reason = 0.0, ""
+        if isinstance(exc, QuotaError):
+            cooldown = exc.retry_after if exc.retry_after else settings.quota_cooldown
+            reason = "quota exhausted" + (" (server gave retry-after)" if exc.retry_after else "")
+        elif isinstance(exc, TransientError) and exc.retry_after and exc.retry_after > settings.max_retry_after:
+            cooldown, reason = exc.retry_after, "rate limited: server asked to wait"
+        if state.consecutive_failures >= settings.breaker_failures and settings.breaker_cooldown > cooldown:
+            cooldown = settings.breaker_cooldown
+            reason = f"{state.consecutive_failures} consecutive failures (last: {exc.kind})"
+        if cooldown > 0:
+            state.open_until = max(state.open_until, now + min(cooldown, MAX_COOLDOWN))
+            state.open_reason = reason
+            log.warning("backend %s paused for %.0fs: %s", backend.name, min(cooldown, MAX_COOLDOWN), reason)
+
+    def _final_error(self, errors: list[BackendError], unknown_paid: Optional[BackendError]) -> BackendError:
+        """The error that explains the failed job best (its user_message goes to the chat)."""
+        if unknown_paid is not None:
+            return TransientError(unknown_paid.detail, backend=unknown_paid.backend, outcome_unknown=True,
+                                  user_message=_own_message(unknown_paid) or UNKNOWN_OUTCOME_MESSAGE)
+        if errors:
+            quota = [error for error in errors if isinstance(error, QuotaError)]
+            if len(quota) == len(errors):
+                waits = [error.retry_after for error in quota if error.retry_after]
+                return QuotaError(quota[-1].detail, backend=quota[-1].backend,
+                                  retry_after=min(waits) if waits else None)
+            return errors[-1]
+        waits = [status.cooldown_remaining for status in self.status() if not status.available]
+        wait = min(waits) if waits else 0.0
+        minutes = max(1, math.ceil(wait / 60))
+        return TransientError(f"every backend is paused by its circuit breaker (next in {wait:.0f}s)",
+                              retry_after=wait, user_message=f"画图服务暂时都不可用，约 {minutes} 分钟后再试。")
+
+
+def _own_message(error: BackendError) -> Optional[str]:
+    """The error's message if the backend wrote a specific one, else None."""
+    return error.user_message if error.user_message != type(error).default_user_message else None
 
 
 async def generate_with_fallback(
     backends: list[Backend], request: GenerationRequest, progress: ProgressCallback = no_progress
 ) -> list[GeneratedImage]:
-    """The first backend's images that succeed; a content refusal stops the chain.
-
-    Raises the last BackendError when every backend failed.
-    """
-    if not backends:
-        from .base import ConfigurationError
-
-        raise ConfigurationError("no backend is enabled")
-    last: BackendError | None = None
-    for backend in backends:
-        progress(ProgressEvent("backend", backend=backend.name))
-        try:
-            return await backend.generate(request, progress)
-        except ContentRejectedError:
-            raise
-        except BackendError as exc:
-            log.warning("backend %s failed: %s", backend.name, exc)
-            last = exc
-    assert last is not None
-    raise last
+    """A one-off chain with default settings (no breaker memory between calls)."""
+    return await BackendChain(backends).generate(request, progress)

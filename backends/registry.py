@@ -24,4 +24,12 @@ def build_backend(config, client: httpx.AsyncClient, environ: Optional[Mapping[s
         from .gradio.backend import GradioBackend
 
         return GradioBackend(config, client, environ=environ)
+    if config.type == "openai":
+        from .openai import OpenAIBackend
+
+        return OpenAIBackend(config, client, environ=environ)
+    if config.type == "hf_inference":
+        from .hf_inference import HFInferenceBackend
+
+        return HFInferenceBackend(config, client, environ=environ)
     raise ConfigurationError(f"backend type {config.type!r} is not available in this version", backend=config.name)

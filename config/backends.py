@@ -122,13 +122,47 @@ class OpenAIBackendConfig(_BackendBase):
     mode: Literal["images", "chat"] = Field(
         default="images", description="images = /images/generations；chat = 经 /chat/completions 出图 (endpoint kind)"
     )
+    family: Literal["auto", "gpt-image", "gpt-image-2", "dall-e-2", "dall-e-3", "xai", "other"] = Field(
+        default="auto", description="模型家族，决定尺寸和返回格式；auto 按模型名判断 (model family)"
+    )
+    size: str = Field(default="auto", description="auto 按画面比例选择，或固定如 1024x1024 (size)")
     quality: str = Field(default="", description="画质参数，留空不发送 (quality; empty: not sent)")
+    response_format: Literal["auto", "b64_json", "url", "none"] = Field(
+        default="auto", description="dall-e / 其他模型的返回格式；gpt-image 总是 b64_json (response_format)"
+    )
+    output_format: Literal["png", "jpeg", "webp", ""] = Field(
+        default="png", description="gpt-image 的输出格式，留空不发送 (output_format, GPT image only)"
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="原样并入请求体的额外字段 (extra JSON fields merged into the body)"
+    )
+    chat_modalities: list[str] = Field(
+        default_factory=lambda: ["image", "text"],
+        description="chat 模式发送的 modalities，留空不发送 (chat mode: modalities; empty: not sent)",
+    )
+    chat_image_config: Literal["auto", "on", "off"] = Field(
+        default="auto", description="chat 模式是否发送 image_config.aspect_ratio；auto = 仅 OpenRouter (chat mode)"
+    )
+    chat_instruction: str = Field(
+        default="", description="chat 模式放在提示词前的说明，如 \"Generate an image:\" (chat mode prefix)"
+    )
+    prompt_languages: list[Literal["en", "zh"]] = Field(
+        default_factory=list, description="模型能理解的提示词语言；留空 = en 和 zh (prompt languages)"
+    )
     paid: bool = Field(default=True, description="按次计费：结果未知时绝不自动重发 (paid)")
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return check_http_url(value, "base_url")
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "") and not re.fullmatch(r"\d{2,5}x\d{2,5}", value):
+            raise ValueError("size must be auto or WIDTHxHEIGHT, e.g. 1024x1024")
+        return value or "auto"
 
     @model_validator(mode="after")
     def _name(self) -> "OpenAIBackendConfig":
@@ -152,12 +186,27 @@ class HFInferenceBackendConfig(_BackendBase):
     token_env: str = Field(default="HF_TOKEN", description="从该环境变量读取 token (env variable for the token)")
     num_inference_steps: Optional[int] = Field(default=None, ge=1, le=150, description="步数，留空用模型默认 (steps)")
     guidance_scale: Optional[float] = Field(default=None, ge=0, le=50, description="引导强度，留空用模型默认 (guidance)")
+    size_multiple: int = Field(default=64, ge=8, le=128, description="宽高取整到该倍数 (width/height rounded to)")
+    model_wait: float = Field(
+        default=120.0, ge=0, le=600, description="模型加载中 (503) 时最多等待的秒数 (max wait for a loading model, s)"
+    )
+    prompt_languages: list[Literal["en", "zh"]] = Field(
+        default_factory=list, description="模型能理解的提示词语言；留空 = en (prompt languages)"
+    )
     paid: bool = Field(default=True, description="消耗额度：结果未知时绝不自动重发 (paid)")
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return check_http_url(value, "base_url")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if not value or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value) or ".." in value:
+            raise ValueError("model must be a Hugging Face model id like black-forest-labs/FLUX.1-schnell")
+        return value
 
     @model_validator(mode="after")
     def _name(self) -> "HFInferenceBackendConfig":

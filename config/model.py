@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..backends.base import parse_aspect
 from .backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig, default_backends
+from .llm import LLMSection
+from .safety import SafetySection
+from .selfie import SelfieSection
+from .chain import ChainSection
+from .output import OutputSection
 
 CONFIG_VERSION = "1.0.0"
 
@@ -60,6 +65,11 @@ class Config(Section):
         default_factory=default_backends, description="后端列表，按顺序依次尝试 (backends, tried in order)"
     )
     generation: GenerationSection = Field(default_factory=GenerationSection)
+    llm: LLMSection = Field(default_factory=LLMSection)
+    selfie: SelfieSection = Field(default_factory=SelfieSection)
+    safety: SafetySection = Field(default_factory=SafetySection)
+    chain: ChainSection = Field(default_factory=ChainSection)
+    output: OutputSection = Field(default_factory=OutputSection)
 
     @field_validator("backends")
     @classmethod

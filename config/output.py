@@ -1,0 +1,178 @@
+"""The [output] section: watermark crop, and fitting the image to what a chat (QQ) will accept."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SIDES = ("top", "bottom", "left", "right")
+MAX_CROP_PIXELS = 8192
+# Pillow's own decompression-bomb threshold; above it Pillow warns, so our cap may not exceed it.
+PILLOW_PIXEL_LIMIT = 89_478_485
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|px)?\s*$")
+_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class CropAmount:
+    """How much to cut from one side: pixels, or percent of that side's axis."""
+
+    value: float = 0.0
+    percent: bool = False
+
+    def pixels(self, axis_length: int) -> int:
+        if self.percent:
+            return int(round(axis_length * self.value / 100))
+        return int(self.value)
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    """The crop of every side; `box` turns it into a Pillow box for one image size."""
+
+    top: CropAmount = CropAmount()
+    bottom: CropAmount = CropAmount()
+    left: CropAmount = CropAmount()
+    right: CropAmount = CropAmount()
+
+    def box(self, width: int, height: int) -> Optional[tuple[int, int, int, int]]:
+        """(left, upper, right, lower), or None when the crop would leave nothing of this image."""
+        left, right = self.left.pixels(width), self.right.pixels(width)
+        top, bottom = self.top.pixels(height), self.bottom.pixels(height)
+        if left + right >= width or top + bottom >= height:
+            return None
+        return left, top, width - right, height - bottom
+
+
+def parse_crop_amount(value: Any, key: str) -> CropAmount:
+    """40 / "40" / "40px" → 40 pixels; "5%" → 5 percent."""
+    if isinstance(value, bool):
+        raise ValueError(f"{key} must be pixels (e.g. 40) or a percent string (e.g. \"5%\")")
+    text = str(value)
+    match = _AMOUNT.match(text)
+    if not match:
+        raise ValueError(f"{key} must be pixels (e.g. 40) or a percent string (e.g. \"5%\"), not {value!r}")
+    number, unit = float(match.group(1)), match.group(2)
+    if unit == "%":
+        if number >= 100:
+            raise ValueError(f"{key} = {text.strip()} would remove the whole image; use less than 100%")
+        return CropAmount(number, percent=True)
+    if number != int(number):
+        raise ValueError(f"{key} in pixels must be a whole number, not {value!r}")
+    if number > MAX_CROP_PIXELS:
+        raise ValueError(f"{key} = {int(number)} pixels is more than any image here ({MAX_CROP_PIXELS} max)")
+    return CropAmount(number)
+
+
+class OutputSection(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    __ui_label__: ClassVar[str] = "输出"
+
+    crop_enabled: bool = Field(default=False, description="是否裁掉图片边缘（去水印） (crop edges, e.g. watermarks)")
+    crop_position: Literal["top", "bottom", "left", "right"] = Field(
+        default="bottom", description="经典单边裁剪：裁哪一边 top/bottom/left/right (classic one-side crop: which side)"
+    )
+    crop_pixels: int = Field(
+        default=40, ge=0, le=MAX_CROP_PIXELS, description="经典单边裁剪的像素数 (classic one-side crop, pixels)"
+    )
+    crop_percent: float = Field(
+        default=0.0, ge=0, lt=100,
+        description="经典单边裁剪的百分比，大于 0 时代替 crop_pixels (classic one-side crop in percent; replaces crop_pixels)",
+    )
+    crop_top: str = Field(default="0", description="上边裁剪：像素如 40，或百分比如 \"5%\" (top crop: pixels or \"5%\")")
+    crop_bottom: str = Field(default="0", description="下边裁剪：像素或百分比 (bottom crop: pixels or percent)")
+    crop_left: str = Field(default="0", description="左边裁剪：像素或百分比 (left crop: pixels or percent)")
+    crop_right: str = Field(default="0", description="右边裁剪：像素或百分比 (right crop: pixels or percent)")
+    max_edge: int = Field(
+        default=2048, ge=256, le=8192, description="最长边上限，超过则等比缩小 (longest edge, px; larger is scaled down)"
+    )
+    max_bytes: int = Field(
+        default=3 * 1024 * 1024, ge=100 * 1024, le=50 * 1024 * 1024,
+        description="图片体积上限，字节；QQ 建议 3 MB 以内 (size budget, bytes; about 3 MB suits QQ)",
+    )
+    format: Literal["auto", "jpeg", "png", "webp"] = Field(
+        default="auto",
+        description="输出格式：auto 保留能装下的 PNG/JPEG，其余转 JPEG；或固定 jpeg/png/webp (output format)",
+    )
+    jpeg_quality: int = Field(
+        default=90, ge=30, le=100, description="JPEG/WebP 起始（最高）质量 (JPEG/WebP starting, highest quality)"
+    )
+    jpeg_min_quality: int = Field(
+        default=60, ge=10, le=100,
+        description="JPEG/WebP 最低质量，再大就缩小尺寸 (lowest quality; below it the image is scaled down)",
+    )
+    max_pixels: int = Field(
+        default=40_000_000, ge=1_000_000, le=PILLOW_PIXEL_LIMIT,
+        description="解码像素上限，防解压炸弹 (pixel cap for decoding; refuses decompression bombs)",
+    )
+    alpha_background: str = Field(
+        default="#ffffff", description="透明图转 JPEG 时的底色 (background for transparency when converting to JPEG)"
+    )
+    strip_metadata: bool = Field(
+        default=True, description="去掉 EXIF/文本等元数据（如 SD 的生成参数） (strip EXIF and text metadata)"
+    )
+
+    @field_validator("crop_top", "crop_bottom", "crop_left", "crop_right", mode="before")
+    @classmethod
+    def _amount(cls, value: Any, info) -> str:
+        amount = parse_crop_amount(value, info.field_name)
+        if amount.percent:
+            return f"{amount.value:g}%"
+        return str(int(amount.value))
+
+    @field_validator("alpha_background")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        match = _COLOR.match(value.strip())
+        if not match:
+            raise ValueError("alpha_background must be a hex color like \"#ffffff\"")
+        return "#" + match.group(1).lower()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "OutputSection":
+        if self.jpeg_min_quality > self.jpeg_quality:
+            raise ValueError(f"jpeg_min_quality ({self.jpeg_min_quality}) must not exceed jpeg_quality "
+                             f"({self.jpeg_quality})")
+        per_side = [side for side in SIDES if parse_crop_amount(getattr(self, f"crop_{side}"), side)]
+        classic_set = {"crop_pixels", "crop_percent"} & self.model_fields_set
+        if per_side and any(getattr(self, key) for key in classic_set):
+            raise ValueError(f"crop_{per_side[0]} and crop_position + {sorted(classic_set)[0]} both set a crop; "
+                             "use either the classic one-side crop or crop_top/bottom/left/right")
+        if "crop_percent" in self.model_fields_set and "crop_pixels" in self.model_fields_set \
+                and self.crop_percent and self.crop_pixels:
+            raise ValueError("set crop_pixels or crop_percent, not both")
+        plan = self._plan()
+        for first, second in (("top", "bottom"), ("left", "right")):
+            a, b = getattr(plan, first), getattr(plan, second)
+            if a.percent and b.percent and a.value + b.value >= 100:
+                raise ValueError(f"crop_{first} + crop_{second} = {a.value + b.value:g}% would leave nothing "
+                                 "of the image; the two must sum to less than 100%")
+        return self
+
+    def _plan(self) -> CropPlan:
+        sides = {side: parse_crop_amount(getattr(self, f"crop_{side}"), f"crop_{side}") for side in SIDES}
+        if not any(sides.values()):
+            if self.crop_percent:
+                sides[self.crop_position] = CropAmount(self.crop_percent, percent=True)
+            else:
+                sides[self.crop_position] = CropAmount(float(self.crop_pixels))
+        return CropPlan(**sides)
+
+    def crop_plan(self) -> Optional[CropPlan]:
+        """The crop to apply, or None when cropping is off or every side is zero."""
+        if not self.crop_enabled:
+            return None
+        plan = self._plan()
+        if not any((plan.top, plan.bottom, plan.left, plan.right)):
+            return None
+        return plan
+
+    def background_rgb(self) -> tuple[int, int, int]:
+        value = int(self.alpha_background[1:], 16)
+        return (value >> 16) & 255, (value >> 8) & 255, value & 255

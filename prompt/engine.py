@@ -1,0 +1,179 @@
+"""The orchestration: request + chat + persona → ImagePrompt, with an LLM when one is given.
+
+Order: safety check on the request → LLM (with timeout; any failure → fallback to the request
+text) → parse and clean → translate once if the backend needs English → selfie framing →
+custom_prompt_add → safety check on the final prompt → aspect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Optional
+
+from ..backends.base import ASPECTS, parse_aspect
+from ..redaction import redact
+from .build import build_messages, build_translation_messages, select_history
+from .fallback import request_to_prompt
+from .parse import ParsedAnswer, cap_length, has_cjk, normalize_join, parse_answer
+from .safety import find_forbidden
+from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
+from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptRefused, PromptSource
+
+DEFAULT_LOGGER = "llm2pic.prompt"
+
+
+async def make_image_prompt(
+    job: PromptInput,
+    options: PromptOptions,
+    llm: Optional[ChatLLM] = None,
+    *,
+    logger: Optional[logging.Logger] = None,
+) -> ImagePrompt:
+    """The image prompt for one job. Raises PromptRefused (a ContentRejectedError) and nothing else."""
+    log = logger or logging.getLogger(DEFAULT_LOGGER)
+    notes: list[str] = []
+    _check_safety(job.request_text, options, "request", log)
+    selfie = job.selfie or is_selfie_request(job.request_text, options.selfie.trigger_words)
+    appearance = options.selfie.appearance.strip()
+
+    answer = ParsedAnswer()
+    source: PromptSource = "direct"
+    if llm is not None:
+        answer = await _ask_llm(job, options, llm, selfie, log, notes)
+        source = "llm" if answer.prompt else "fallback"
+        if answer.refused:
+            if options.on_refusal == "refuse":
+                raise PromptRefused(
+                    f"prompt LLM refused: {answer.refusal_reason or '(no reason)'}",
+                    user_message=options.safety.refusal_message,
+                )
+            notes.append("LLM refused; drawing the request text (on_refusal = fallback)")
+    body = answer.prompt
+    if not body:
+        body = request_to_prompt(job.request_text, options.max_prompt_chars)
+        if source == "fallback":
+            log.warning("prompt LLM gave no usable prompt; drawing the request text: %r", body)
+            notes.append("fallback: no usable LLM answer, drew the request text")
+
+    if source == "llm" and has_cjk(body) and "zh" not in options.prompt_languages:
+        body = await _translate(body, options, llm, log, notes)
+
+    selfie = selfie or answer.selfie is True
+    custom = options.custom_prompt_add.strip()
+    reserved = (len(custom) + 2 if custom else 0) + (len(appearance) + len(job.persona.nickname) + 24 if selfie else 0)
+    prefix_budget = options.max_prompt_chars - reserved
+    body = cap_length(body, max(prefix_budget, options.max_prompt_chars // 2))
+    prompt = apply_selfie(body, job.persona.nickname, appearance) if selfie else body
+    if selfie and appearance_needs_translation(appearance, options.prompt_languages):
+        notes.append("selfie appearance contains Chinese but the backend reads English; write it in English")
+    prompt = _append_custom(prompt, options.custom_prompt_add)
+    _check_safety(prompt, options, "prompt", log)
+
+    return ImagePrompt(
+        prompt=prompt,
+        negative_prompt=cap_length(
+            normalize_join(options.negative_prompt, answer.negative_prompt), options.max_prompt_chars
+        ),
+        aspect=_pick_aspect(job.aspect, answer.aspect, selfie, options),
+        selfie=selfie,
+        style=answer.style,
+        reference_image=options.selfie.reference_image if selfie else "",
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+async def _ask_llm(
+    job: PromptInput, options: PromptOptions, llm: ChatLLM, selfie: bool, log: logging.Logger, notes: list[str]
+) -> ParsedAnswer:
+    now = time.time() if job.now is None else job.now
+    history = select_history(
+        job.history,
+        now=now,
+        limit=options.history_limit,
+        minutes=options.history_minutes,
+        max_chars=options.history_max_chars,
+    )
+    messages = build_messages(
+        request_text=job.request_text,
+        history=history,
+        persona=job.persona,
+        selfie=selfie,
+        appearance=options.selfie.appearance,
+        aspect=job.aspect,
+        system_prompt=options.system_prompt,
+        now=now,
+    )
+    text = await _call(llm, messages, options.llm_timeout, log, notes, "prompt")
+    return parse_answer(text, options.max_prompt_chars) if text is not None else ParsedAnswer()
+
+
+async def _translate(
+    body: str, options: PromptOptions, llm: Optional[ChatLLM], log: logging.Logger, notes: list[str]
+) -> str:
+    """One more LLM call to turn a Chinese (or mixed) prompt into English; the original on failure.
+
+    CJK spans are never deleted: a mixed prompt is better than one whose subject vanished.
+    """
+    text = await _call(llm, build_translation_messages(body), options.llm_timeout, log, notes, "translation")
+    translated = parse_answer(text, options.max_prompt_chars).prompt if text is not None else ""
+    if translated and not has_cjk(translated):
+        notes.append("translated the LLM's Chinese prompt to English")
+        return translated
+    log.warning("prompt still contains Chinese after one translation attempt; keeping it as is")
+    notes.append("prompt kept with Chinese: translation failed")
+    return body
+
+
+async def _call(
+    llm: Optional[ChatLLM],
+    messages: list[dict[str, str]],
+    timeout: float,
+    log: logging.Logger,
+    notes: list[str],
+    purpose: str,
+) -> Optional[str]:
+    if llm is None:
+        return None
+    try:
+        return str(await asyncio.wait_for(llm(messages), timeout) or "")
+    except asyncio.TimeoutError:
+        log.warning("%s LLM timed out after %.0f s; falling back", purpose, timeout)
+        notes.append(f"{purpose} LLM timed out")
+    except Exception as exc:  # noqa: BLE001 - any LLM failure must still end in a drawing
+        log.warning("%s LLM failed (%s: %s); falling back", purpose, type(exc).__name__, redact(exc))
+        notes.append(f"{purpose} LLM failed: {type(exc).__name__}")
+    return None
+
+
+def _check_safety(text: str, options: PromptOptions, what: str, log: logging.Logger) -> None:
+    if not options.safety.enabled:
+        return
+    word = find_forbidden(text, options.safety.forbidden_words, options.safety.match_mode)
+    if word is not None:
+        log.info("drawing refused: forbidden word %r in the %s", word, what)
+        raise PromptRefused(f"forbidden word {word!r} in the {what}", user_message=options.safety.refusal_message)
+
+
+def _append_custom(prompt: str, addition: str) -> str:
+    addition = addition.strip().lstrip(",，").strip()
+    if not addition or addition.lower() in prompt.lower():
+        return prompt
+    return f"{prompt}, {addition}" if prompt else addition
+
+
+def _pick_aspect(explicit: Optional[str], answered: str, selfie: bool, options: PromptOptions) -> str:
+    """Explicit request > selfie portrait default > the LLM's choice > the configured default."""
+    if explicit:
+        try:
+            parse_aspect(explicit)
+            return explicit.strip()
+        except ValueError:
+            pass
+    for candidate in (options.selfie.aspect if selfie else None, answered):
+        normalized = (candidate or "").strip().replace("：", ":")
+        if normalized in ASPECTS:
+            return normalized
+    return options.default_aspect

@@ -1,0 +1,92 @@
+"""The standalone prompt LLM: an OpenAI-compatible /chat/completions endpoint (OpenAI, DeepSeek,
+SiliconFlow, Ollama, LM Studio …) over an httpx.AsyncClient the caller owns."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional
+
+import httpx
+
+from ..redaction import redact
+
+
+class ChatLLMError(Exception):
+    """The chat endpoint gave no answer; the message is redacted and never holds the key."""
+
+
+class OpenAIChatLLM:
+    """A ChatLLM callable: `await llm(messages) -> str`."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeout: float = 30.0,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+    ) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._model = model
+        self._api_key = api_key
+        self._timeout = timeout
+        self._temperature = temperature
+        self._max_tokens = max_tokens
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatLLM(url={self._safe(self._url)!r}, model={self._model!r})"
+
+    def _safe(self, text: object) -> str:
+        return redact(text, [self._api_key])
+
+    async def __call__(self, messages: list[dict[str, str]]) -> str:
+        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": False}
+        if self._temperature is not None:
+            body["temperature"] = self._temperature
+        if self._max_tokens:
+            body["max_tokens"] = self._max_tokens
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        try:
+            response = await self._client.post(self._url, json=body, headers=headers, timeout=self._timeout)
+        except httpx.TimeoutException:
+            raise ChatLLMError(f"chat endpoint {self._safe(self._url)} timed out after {self._timeout:.0f} s") from None
+        except httpx.HTTPError as exc:
+            raise ChatLLMError(f"chat endpoint {self._safe(self._url)} failed: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            raise ChatLLMError(
+                f"chat endpoint answered HTTP {response.status_code}: {self._safe(response.text[:300])}"
+            )
+        try:
+            return _content(response.json())
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ChatLLMError(f"chat endpoint sent an unexpected body: {self._safe(response.text[:300])}") from None
+
+
+def _content(data: Mapping[str, Any]) -> str:
+    content = data["choices"][0]["message"].get("content") or ""
+    if isinstance(content, list):  # content parts
+        content = "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    return str(content)
+
+
+def chat_llm_from_config(
+    llm_section: Any, client: httpx.AsyncClient, environ: Optional[Mapping[str, str]] = None
+) -> Optional[OpenAIChatLLM]:
+    """The standalone chat LLM from `[llm]`, or None when base_url or model is not configured."""
+    if not llm_section.base_url or not llm_section.model:
+        return None
+    environ = os.environ if environ is None else environ
+    api_key = llm_section.api_key.get_secret_value() or environ.get(llm_section.api_key_env or "", "")
+    return OpenAIChatLLM(
+        client,
+        base_url=llm_section.base_url,
+        model=llm_section.model,
+        api_key=api_key,
+        timeout=llm_section.timeout,
+        temperature=llm_section.temperature,
+        max_tokens=llm_section.max_tokens or None,
+    )

@@ -1,0 +1,222 @@
+"""Turning an LLM's answer into a clean prompt: JSON (bare, fenced, inside prose) or plain text,
+with reasoning blocks, labels, quotes and markdown removed, whitespace collapsed and length capped."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+_REASONING_TAGS = r"(?:think|thinking|reasoning|analysis)"
+_REASONING_BLOCK = re.compile(rf"<({_REASONING_TAGS})>.*?</\1\s*>", re.S | re.I)
+# Some servers drop the opening tag and send only "...reasoning</think>answer".
+_REASONING_HEAD = re.compile(rf"\A.*?</{_REASONING_TAGS}\s*>", re.S | re.I)
+# An opening tag that never closes: the answer was cut off while still reasoning.
+_REASONING_TAIL = re.compile(rf"<{_REASONING_TAGS}>.*\Z", re.S | re.I)
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
+
+PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image_prompt")
+NEGATIVE_KEYS = ("negative_prompt", "negative")
+ASPECT_KEYS = ("aspect", "aspect_ratio", "ratio")
+REFUSE_KEYS = ("refuse", "refused", "refusal")
+
+_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
+_LABEL = re.compile(
+    r"^(?:\*\*|__)?\s*(?:final |english |positive |image |the )?(?:prompt|提示词|正面提示词|英文提示词|英文描述|描述)"
+    r"\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?",
+    re.I,
+)
+_NEGATIVE_LABEL = re.compile(
+    r"^(?:\*\*|__)?\s*(?:negative(?: prompt)?|负面提示词|负面|反向提示词)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?", re.I
+)
+_MARKDOWN_LINE_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*•·]\s+|\d{1,2}[.)、]\s+)")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "`": "`", "«": "»"}
+_REFUSAL_OPENINGS = (
+    "i'm sorry", "i am sorry", "sorry, ", "sorry but", "i can't", "i cannot", "i can not", "i won't",
+    "i will not", "i'm unable", "i am unable", "i'm not able", "as an ai", "unfortunately, i",
+    "抱歉", "很抱歉", "对不起", "我无法", "我不能", "无法为你", "无法为您", "不好意思，我不能",
+)
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """What the LLM answered; `prompt` is empty when it gave nothing usable."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    aspect: str = ""
+    selfie: Optional[bool] = None
+    style: str = ""
+    refused: bool = False
+    refusal_reason: str = ""
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
+def strip_reasoning(text: str) -> str:
+    text = _REASONING_BLOCK.sub(" ", text)
+    text = _REASONING_HEAD.sub(" ", text)
+    return _REASONING_TAIL.sub(" ", text)
+
+
+def parse_answer(text: Optional[str], max_chars: int) -> ParsedAnswer:
+    """Parse and clean one LLM answer. Never raises."""
+    body = strip_reasoning(str(text or "")).strip()
+    if not body:
+        return ParsedAnswer()
+    data = find_json_object(body)
+    if data is not None:
+        return _from_json(data, max_chars)
+    partial = _unterminated_json_prompt(body)
+    if partial is not None:
+        return ParsedAnswer(prompt=clean_prompt(partial, max_chars))
+    if is_refusal(body):
+        return ParsedAnswer(refused=True, refusal_reason=collapse_whitespace(body)[:200])
+    positive, negative = _split_negative(body)
+    return ParsedAnswer(prompt=clean_prompt(positive, max_chars), negative_prompt=clean_prompt(negative, max_chars))
+
+
+def find_json_object(text: str) -> Optional[dict[str, Any]]:
+    """The first JSON object in the text that has a prompt (or a refusal) key."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict) and any(k in value for k in PROMPT_KEYS + REFUSE_KEYS):
+            return value
+    return None
+
+
+def _from_json(data: dict[str, Any], max_chars: int) -> ParsedAnswer:
+    refused = any(_truthy(data.get(k)) for k in REFUSE_KEYS)
+    reason = str(data.get("reason") or "")
+    prompt = _first_text(data, PROMPT_KEYS)
+    if refused and not prompt:
+        return ParsedAnswer(refused=True, refusal_reason=collapse_whitespace(reason)[:200])
+    selfie = data.get("selfie")
+    return ParsedAnswer(
+        prompt=clean_prompt(prompt, max_chars),
+        negative_prompt=clean_prompt(_first_text(data, NEGATIVE_KEYS), max_chars),
+        aspect=_first_text(data, ASPECT_KEYS).strip(),
+        selfie=_truthy(selfie) if selfie is not None else None,
+        style=collapse_whitespace(str(data.get("style") or ""))[:40],
+    )
+
+
+def _first_text(data: dict[str, Any], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, list):
+            value = ", ".join(str(item) for item in value if item is not None)
+        if value:
+            return str(value)
+    return ""
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "是")
+    return bool(value)
+
+
+def _unterminated_json_prompt(text: str) -> Optional[str]:
+    """A prompt from JSON that was cut off (an over-long answer hitting max_tokens)."""
+    match = re.search(r'\{\s*"(?:%s)"\s*:\s*"((?:[^"\\]|\\.)*)' % "|".join(PROMPT_KEYS), text)
+    if not match:
+        return None
+    raw = match.group(1)
+    try:
+        return json.loads('"' + raw.rstrip("\\") + '"')
+    except ValueError:
+        return raw
+
+
+def is_refusal(text: str) -> bool:
+    head = _strip_markup(text).strip().lower()
+    return len(head) < 600 and head.startswith(_REFUSAL_OPENINGS)
+
+
+def _split_negative(text: str) -> tuple[str, str]:
+    positive: list[str] = []
+    negative: list[str] = []
+    target = positive
+    for line in _FENCE.sub("\n", text).splitlines():
+        stripped = _MARKDOWN_LINE_PREFIX.sub("", line).strip()
+        label = _NEGATIVE_LABEL.match(stripped)
+        if label:
+            target = negative
+            stripped = stripped[label.end():]
+        elif _LABEL.match(stripped):
+            target = positive
+        target.append(stripped)
+    return "\n".join(positive), "\n".join(negative)
+
+
+def clean_prompt(text: str, max_chars: int) -> str:
+    """Labels, markdown, wrapping quotes and preambles off; whitespace collapsed; length capped."""
+    lines: list[str] = []
+    for line in _FENCE.sub("\n", text or "").splitlines():
+        line = _strip_markup(line)
+        line = _LABEL.sub("", line).strip()
+        line = _unquote(line)
+        if not line or (line.endswith((":", "：")) and not lines):
+            continue  # empty, or a preamble such as "Here is your prompt:"
+        lines.append(line)
+    joined = ""
+    for line in lines:
+        if joined and not joined.endswith((",", ".", ";", "，", "。")):
+            joined += ","
+        joined += " " + line
+    joined = _unquote(collapse_whitespace(joined))
+    joined = re.sub(r"\s*,(\s*,)+", ",", joined).strip(" ,;")
+    return cap_length(joined, max_chars)
+
+
+def _strip_markup(line: str) -> str:
+    line = _MARKDOWN_LINE_PREFIX.sub("", line)
+    line = _MARKDOWN_LINK.sub(r"\1", line)
+    return _EMPHASIS.sub("", line).strip()
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    while len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1] and text[-1] not in text[1:-1]:
+        text = text[1:-1].strip()
+    return text
+
+
+def collapse_whitespace(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def cap_length(text: str, max_chars: int) -> str:
+    """At most max_chars, cut at the last comma (or space) so no tag is left half."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    for separator in (",", "，", ". ", " "):
+        index = cut.rfind(separator)
+        if index >= max_chars // 2:
+            return cut[:index].rstrip(" ,.;，")
+    return cut.rstrip(" ,.;，")
+
+
+def normalize_join(*parts: str) -> str:
+    """Comma-joined non-empty parts, each term kept once (case-insensitive), order preserved."""
+    seen: set[str] = set()
+    terms: list[str] = []
+    for part in parts:
+        for term in re.split(r"[,，]", part or ""):
+            term = term.strip()
+            if term and term.lower() not in seen:
+                seen.add(term.lower())
+                terms.append(term)
+    return ", ".join(terms)

@@ -1,0 +1,44 @@
+"""Forbidden words: checked on the request text and on the final prompt (not the negative prompt,
+which legitimately lists what must not appear). Matching is case-insensitive and width-insensitive."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterable, Optional
+
+from .parse import has_cjk
+
+# Sensible defaults for a group chat that must not get the bot account banned; admins extend them.
+DEFAULT_FORBIDDEN_WORDS: tuple[str, ...] = (
+    "nsfw", "nude", "naked", "porn", "pornographic", "hentai", "sex", "sexual", "explicit",
+    "genitals", "nipples", "loli", "shota", "gore", "child porn",
+    "色情", "裸体", "裸照", "全裸", "黄图", "色图", "涩图", "做爱", "性交", "血腥", "虐杀", "儿童色情",
+)
+
+
+def normalize(text: str) -> str:
+    """Full-width → half-width (NFKC), case folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+def find_forbidden(text: str, words: Iterable[str], mode: str = "word") -> Optional[str]:
+    """The first forbidden word found in `text`, or None.
+
+    mode "word": Latin words match whole words only (a plural s/es is allowed: "nude" finds "nudes",
+    not "denuded"); words containing CJK always match as substrings (Chinese has no spaces).
+    mode "substring": every word matches anywhere.
+    """
+    haystack = normalize(text)
+    if not haystack:
+        return None
+    for word in words:
+        needle = normalize(word)
+        if not needle:
+            continue
+        if mode == "substring" or has_cjk(needle):
+            if needle in haystack:
+                return word
+        elif re.search(rf"(?<![\w]){re.escape(needle)}(?:s|es)?(?![\w])", haystack):
+            return word
+    return None

@@ -1,0 +1,132 @@
+"""Value types of the prompt engine: its inputs, its options and its result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Awaitable, Callable, Literal, Optional, Sequence
+
+from ..backends.base import ContentRejectedError, GenerationRequest
+
+# The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
+# It may raise anything; the engine treats every exception as "no answer".
+ChatLLM = Callable[[list[dict[str, str]]], Awaitable[str]]
+
+PromptSource = Literal["llm", "fallback", "direct"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of the recent chat, oldest first in a history."""
+
+    speaker: str
+    text: str
+    time: Optional[float] = None  # epoch seconds; None: unknown (always inside the window)
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who the bot is: MaiBot's bot.nickname and personality.personality."""
+
+    nickname: str = ""
+    personality: str = ""
+
+    def describe(self) -> str:
+        parts = [p.strip() for p in (self.nickname, self.personality) if p and p.strip()]
+        return "，".join(parts) if parts else "一个友好的聊天机器人"
+
+
+@dataclass(frozen=True)
+class PromptInput:
+    """One drawing job as the front end (MaiBot tool/command, CLI) sees it."""
+
+    request_text: str
+    history: Sequence[ChatMessage] = ()
+    persona: Persona = Persona()
+    selfie: bool = False
+    aspect: Optional[str] = None  # an explicit aspect from the user or the tool call; wins over all
+    now: Optional[float] = None  # epoch seconds for the history window; None: time.time()
+
+
+@dataclass(frozen=True)
+class SelfieOptions:
+    appearance: str = ""
+    reference_image: str = ""  # a path, carried to backends that accept an input image
+    aspect: str = "3:4"
+    trigger_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafetyOptions:
+    enabled: bool = True
+    forbidden_words: tuple[str, ...] = ()
+    match_mode: Literal["word", "substring"] = "word"
+    refusal_message: str = "这个内容不太合适，换个别的吧～"
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    """Everything the engine needs from the config (see `options.options_from_config`)."""
+
+    system_prompt: str = ""  # empty: the built-in default
+    custom_prompt_add: str = ""
+    negative_prompt: str = ""
+    default_aspect: str = "1:1"
+    history_limit: int = 20
+    history_minutes: int = 30
+    history_max_chars: int = 4000
+    max_prompt_chars: int = 1000
+    llm_timeout: float = 30.0
+    on_refusal: Literal["refuse", "fallback"] = "refuse"
+    prompt_languages: frozenset[str] = frozenset({"en"})  # what the image backend understands
+    selfie: SelfieOptions = SelfieOptions()
+    safety: SafetyOptions = SafetyOptions()
+
+    def with_languages(self, languages: frozenset[str]) -> "PromptOptions":
+        return replace(self, prompt_languages=frozenset(languages))
+
+
+@dataclass(frozen=True)
+class ImagePrompt:
+    """The engine's result: what to draw, ready to become a GenerationRequest."""
+
+    prompt: str
+    negative_prompt: str = ""
+    aspect: str = "1:1"
+    selfie: bool = False
+    style: str = ""
+    reference_image: str = ""  # path of the selfie reference image, "" when none
+    source: PromptSource = "direct"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what happened, for logs and --json
+
+    def to_request(
+        self,
+        *,
+        seed: Optional[int] = None,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        count: int = 1,
+        reference_images: tuple[bytes, ...] = (),
+    ) -> GenerationRequest:
+        """The backend request; the caller loads the reference image bytes (see selfie.read_reference_image)."""
+        return GenerationRequest(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            aspect=self.aspect,
+            width=width,
+            height=height,
+            seed=seed,
+            count=count,
+            reference_images=tuple(reference_images),
+        )
+
+
+class PromptRefused(ContentRejectedError):
+    """The job stops before any backend runs: a forbidden word, or the prompt LLM refused.
+
+    `detail` (for the log) names the reason; `user_message` is the polite sentence for the chat.
+    """
+
+    def __init__(self, detail: str, *, user_message: str) -> None:
+        super().__init__(detail, backend="prompt", user_message=user_message)
+

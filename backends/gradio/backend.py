@@ -18,13 +18,15 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     TransientError, no_progress)
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .discovery import AppInfo, AppStarting, Endpoint, discover
-from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name
+from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
 
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
+# File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
+PLACEHOLDER_NAMES = frozenset({"nsfw.png"})
 
 
 class GradioBackend(Backend):
@@ -137,6 +139,7 @@ class GradioBackend(Backend):
                         raise ConfigurationError(
                             f"the app has no endpoint {name}; it has: {', '.join(app.named()) or 'none'}",
                             backend=self.name)
+                    self.inputs = with_default_prompt(endpoint, self.inputs)
                     check_inputs(endpoint, self.inputs, self.name)
                 except ConfigurationError as exc:
                     self.disabled_reason = exc.detail
@@ -165,8 +168,7 @@ class GradioBackend(Backend):
     # --- results ----------------------------------------------------------------------------
 
     def _reject_placeholders(self, refs: list[ImageRef]) -> None:
-        names = self.preset.placeholder_names if self.preset else frozenset()
-        if any(ref.name.lower() in names for ref in refs):
+        if any(ref.name.lower() in PLACEHOLDER_NAMES for ref in refs):
             raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
                                        backend=self.name)
 

@@ -51,6 +51,15 @@ def check_inputs(endpoint: Endpoint, inputs: dict[str, Any], backend: str) -> No
     build_data(endpoint, inputs, probe, backend)
 
 
+def with_default_prompt(endpoint: Endpoint, inputs: dict[str, Any]) -> dict[str, Any]:
+    """When no input carries {prompt}, a parameter named "prompt" gets it: the common case needs no config."""
+    if any("{prompt}" in str(value) for value in inputs.values()):
+        return inputs
+    if any(p.in_api and p.name == "prompt" for p in endpoint.parameters):
+        return {"prompt": "{prompt}", **inputs}
+    return inputs
+
+
 def _position(endpoint: Endpoint, key: str) -> Optional[int]:
     """Inputs are named by parameter name, or by position ("0" is the first) for apps without names."""
     if key.isdigit():

@@ -6,7 +6,7 @@ so a Space that changes its signature is detected instead of being sent garbage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 
@@ -17,8 +17,6 @@ class Preset:
     api_name: str
     inputs: dict[str, Any]
     prompt_languages: frozenset[str] = frozenset({"en"})
-    # File names the app returns instead of an image when its safety checker fires.
-    placeholder_names: frozenset[str] = field(default_factory=frozenset)
 
 
 PRESETS = {
@@ -31,7 +29,6 @@ PRESETS = {
             # The app prepends its output to `gallery_images`; the seed is ours so it can be reported.
             inputs={"prompt": "{prompt}", "resolution": "{resolution}", "seed": "{seed}", "random_seed": False},
             prompt_languages=frozenset({"en", "zh"}),
-            placeholder_names=frozenset({"nsfw.png"}),
         ),
         Preset(
             name="flux-schnell",

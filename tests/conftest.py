@@ -1,0 +1,22 @@
+import pytest
+
+from gradio_servers import VERSIONS, LabServer
+
+
+@pytest.fixture(scope="session")
+def lab_servers():
+    """The lab Gradio app under Gradio 3, 4, 5 and 6, started together (in parallel) on first use."""
+    servers = {version: LabServer(version) for version in VERSIONS}
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"gradio{v}" for v in VERSIONS])
+def lab(request, lab_servers):
+    """One lab server per major Gradio version (the test runs once for each)."""
+    return lab_servers[request.param]

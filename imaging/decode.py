@@ -1,0 +1,41 @@
+"""Decoding with Pillow under a pixel cap: bombs, truncated and corrupt files become ImagingError."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImagingError
+
+PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+
+
+def check_pixels(width: int, height: int, max_pixels: int, backend: str = "") -> None:
+    if width <= 0 or height <= 0:
+        raise ImagingError(f"image has no pixels ({width}x{height})", backend=backend)
+    if width * height > max_pixels:
+        raise ImagingError(f"image of {width}x{height} = {width * height} pixels refused (cap {max_pixels}): "
+                           "possible decompression bomb", backend=backend)
+
+
+def decode(data: bytes, max_pixels: int, backend: str = "") -> Image.Image:
+    """The first frame, fully loaded and upright (EXIF orientation applied), metadata dropped."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise ImagingError(f"decompression bomb refused: {exc}", backend=backend) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImagingError(f"not a readable PNG/JPEG/WebP/GIF: {exc}", backend=backend) from None
+    # Image.open only read the header: refuse before a single pixel is decompressed.
+    check_pixels(image.width, image.height, max_pixels, backend)
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError as exc:
+        raise ImagingError(f"decompression bomb refused: {exc}", backend=backend) from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        raise ImagingError(f"image is truncated or corrupt: {exc}", backend=backend) from None
+    icc = upright.info.get("icc_profile")
+    upright.info = {"icc_profile": icc} if icc else {}
+    return upright

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -15,16 +16,23 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+import httpx
 import tomli_w
 
-from .backends.base import Backend, BackendError, GenerationRequest, ProgressEvent
+from .backends.base import Backend, BackendError, GenerationRequest, ProgressEvent, parse_aspect
 from .backends.chain import generate_with_fallback
 from .backends.registry import build_backend, make_client
 from .config.legacy import is_legacy, migrate
 from .config.load import ConfigError, load_config, load_config_data
 from .config.model import Config
+from .prompt.chatfile import parse_chat_text
+from .prompt.engine import make_image_prompt
+from .prompt.openai_chat import chat_llm_from_config
+from .prompt.options import options_from_config
+from .prompt.selfie import read_reference_image
+from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput, PromptRefused
 
-EXIT_OK, EXIT_CONFIG, EXIT_BACKENDS = 0, 2, 3
+EXIT_OK, EXIT_CONFIG, EXIT_BACKENDS, EXIT_REFUSED = 0, 2, 3, 4
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 
@@ -46,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("--out", help="output file (default: llm2pic-<time>.<ext> in the current folder)")
     draw.add_argument("--backend", help="use only the backend with this name")
     draw.add_argument("--no-llm", action="store_true", help="send TEXT to the backend as the prompt, unchanged")
+    draw.add_argument("--chat", help="sample conversation, UTF-8, one `name: text` per line, oldest first")
+    draw.add_argument("--selfie", action="store_true", help="selfie mode: draw the bot itself ([selfie] appearance)")
+    draw.add_argument("--json", action="store_true", help="print one JSON object (prompt, backend, seed, out …)")
     draw.add_argument("--aspect", help="aspect ratio such as 1:1, 16:9, 3:4 (default: [generation] aspect)")
     draw.add_argument("--seed", type=int, help="seed (default: [generation] seed, -1 random)")
     draw.set_defaults(handler=_draw)
@@ -69,12 +80,17 @@ def _draw(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         chosen = _choose_backends(config, args.backend)
-        request = _request(config, args)
+        if args.aspect:
+            parse_aspect(args.aspect)  # a bad --aspect fails here, clearly
+        history = _read_chat(args.chat, config) if args.chat else []
     except ValueError as exc:
         _fail(f"config error: {exc}")
         return EXIT_CONFIG
     try:
-        images = asyncio.run(_generate(chosen, request))
+        image_prompt, images = asyncio.run(_prompt_and_generate(config, args, chosen, history))
+    except PromptRefused as exc:
+        _fail(f"refused ({exc.detail}): {exc.user_message}")
+        return EXIT_REFUSED
     except BackendError as exc:
         _fail(f"every backend failed; last: {exc}")
         return EXIT_BACKENDS
@@ -82,10 +98,27 @@ def _draw(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}"
                                                f"{_EXTENSIONS.get(image.mime, '.img')}")
     out.write_bytes(image.data)
+    if args.json:
+        print(json.dumps({
+            "prompt": image_prompt.prompt, "negative_prompt": image_prompt.negative_prompt,
+            "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
+            "source": image_prompt.source, "notes": list(image_prompt.notes), "backend": image.backend,
+            "seed": image.seed, "mime": image.mime, "bytes": len(image.data), "out": str(out),
+        }, ensure_ascii=False))
+        return EXIT_OK
     print(out)
+    print(f"prompt ({image_prompt.source}): {image_prompt.prompt}", file=sys.stderr)
     seed = f", seed {image.seed}" if image.seed is not None else ""
     print(f"{image.backend}: {image.mime}, {len(image.data)} bytes{seed}", file=sys.stderr)
     return EXIT_OK
+
+
+def _read_chat(path: str, config: Config) -> list[ChatMessage]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read --chat file {path}: {exc}") from None
+    return parse_chat_text(text, config.llm.persona_nickname)
 
 
 def _choose_backends(config: Config, name: Optional[str]) -> list:
@@ -101,24 +134,32 @@ def _choose_backends(config: Config, name: Optional[str]) -> list:
     return enabled
 
 
-def _request(config: Config, args: argparse.Namespace) -> GenerationRequest:
+async def _request(config: Config, args: argparse.Namespace, image_prompt: ImagePrompt) -> GenerationRequest:
     generation = config.generation
-    prompt = args.text.strip()
-    if generation.custom_prompt_add:
-        prompt = f"{prompt}{generation.custom_prompt_add}"
-    aspect = args.aspect or generation.aspect
-    GenerationRequest(prompt, aspect=aspect).aspect_ratio()  # a bad --aspect fails here, clearly
     seed = args.seed if args.seed is not None else generation.seed
-    return GenerationRequest(
-        prompt=prompt, negative_prompt=generation.negative_prompt, aspect=aspect,
+    references: tuple[bytes, ...] = ()
+    if image_prompt.reference_image:
+        try:
+            references = (await read_reference_image(image_prompt.reference_image),)
+        except (OSError, ValueError) as exc:
+            logging.getLogger("llm2pic.cli").warning("selfie reference image not used: %s", exc)
+    return image_prompt.to_request(
         width=generation.width or None, height=generation.height or None,
-        seed=seed if seed is not None and seed >= 0 else None,
+        seed=seed if seed is not None and seed >= 0 else None, reference_images=references,
     )
 
 
-async def _generate(backend_configs: list, request: GenerationRequest):
+async def _prompt_and_generate(config: Config, args: argparse.Namespace, backend_configs: list,
+                               history: list[ChatMessage]):
     async with _backends(backend_configs) as backends:
-        return await generate_with_fallback(backends, request, _print_progress)
+        languages = frozenset.intersection(*(frozenset(b.prompt_languages) for b in backends))
+        job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
+                          persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
+        async with httpx.AsyncClient() as llm_client:
+            llm = None if args.no_llm else chat_llm_from_config(config.llm, llm_client)
+            image_prompt = await make_image_prompt(job, options_from_config(config, languages), llm)
+        request = await _request(config, args, image_prompt)
+        return image_prompt, await generate_with_fallback(backends, request, _print_progress)
 
 
 @contextlib.asynccontextmanager

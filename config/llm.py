@@ -37,6 +37,12 @@ class LLMSection(BaseModel):
     on_refusal: Literal["refuse", "fallback"] = Field(
         default="refuse", description="LLM 拒绝时：refuse 不画 / fallback 直接画原话 (when the LLM refuses)"
     )
+    persona_nickname: str = Field(
+        default="麦麦", description="独立使用时机器人的名字；在 MaiBot 中读取 bot.nickname (bot name, standalone)"
+    )
+    persona_personality: str = Field(
+        default="", description="独立使用时的人格设定；在 MaiBot 中读取 personality.personality (persona, standalone)"
+    )
     base_url: str = Field(
         default="", description="独立使用（命令行）时的 OpenAI 兼容地址，含 /v1；留空则不用 LLM (chat API base URL)"
     )

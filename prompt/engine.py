@@ -16,7 +16,7 @@ from ..backends.base import ASPECTS, parse_aspect
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .fallback import request_to_prompt
-from .parse import ParsedAnswer, cap_length, has_cjk, normalize_join, parse_answer
+from .parse import ParsedAnswer, cap_length, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
 from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
 from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptRefused, PromptSource
@@ -51,7 +51,9 @@ async def make_image_prompt(
                 )
             notes.append("LLM refused; drawing the request text (on_refusal = fallback)")
     body = answer.prompt
-    if not body:
+    if source == "direct":
+        body = collapse_whitespace(job.request_text)  # no LLM by choice: the text is the prompt, as typed
+    elif not body:
         body = request_to_prompt(job.request_text, options.max_prompt_chars)
         if source == "fallback":
             log.warning("prompt LLM gave no usable prompt; drawing the request text: %r", body)

@@ -39,6 +39,6 @@ def find_forbidden(text: str, words: Iterable[str], mode: str = "word") -> Optio
         if mode == "substring" or has_cjk(needle):
             if needle in haystack:
                 return word
-        elif re.search(rf"(?<![\w]){re.escape(needle)}(?:s|es)?(?![\w])", haystack):
+        elif re.search(rf"(?<![a-z0-9_]){re.escape(needle)}(?:s|es)?(?![a-z0-9_])", haystack):
             return word
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Mapping, Optional
+from typing import Any, Awaitable, Callable, Mapping, Optional
 
 import httpx
 
@@ -30,8 +30,10 @@ _LOADING_WAIT_CAP = 30.0
 
 
 class HFInferenceBackend(Backend):
-    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str]) -> None:
+    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str],
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.config = config
+        self._sleep = sleep
         self.name = config.name
         self.paid = config.paid
         self._client = client
@@ -89,7 +91,7 @@ class HFInferenceBackend(Backend):
                 progress(ProgressEvent("queued", backend=self.name, eta=loading.estimated_time,
                                        message="模型加载中"))
                 log.info("%s: model loading, waiting %.0fs", self.name, pause)
-                await asyncio.sleep(pause)
+                await self._sleep(pause)
                 waited += pause
 
     async def _post(self, body: dict[str, Any], what: str, *, waiting: bool) -> GeneratedImage:

@@ -9,7 +9,8 @@ from ..base import BackendError, ConfigurationError, ContentRejectedError, Quota
 
 _RETRY_IN = re.compile(r"(?:try again|retry) in (\d+):(\d{2}):(\d{2})", re.IGNORECASE)
 _QUOTA = re.compile(
-    r"exceeded your (?:\w+ )?(?:zerogpu |gpu )?quota|zerogpu (?:runs )?limit|reached its gpu limit", re.IGNORECASE
+    r"exceeded your (?:\w+ )?(?:zerogpu |gpu )?quota|quota (?:exceeded|exhausted)|zerogpu (?:runs )?limit"
+    r"|reached its gpu limit", re.IGNORECASE
 )
 _TRANSIENT = re.compile(
     r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE

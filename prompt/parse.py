@@ -17,7 +17,7 @@ _REASONING_TAIL = re.compile(rf"<{_REASONING_TAGS}>.*\Z", re.S | re.I)
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
 
-PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image_prompt")
+PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image_prompt", "description")
 NEGATIVE_KEYS = ("negative_prompt", "negative")
 ASPECT_KEYS = ("aspect", "aspect_ratio", "ratio")
 REFUSE_KEYS = ("refuse", "refused", "refusal")
@@ -26,6 +26,12 @@ _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
 _LABEL = re.compile(
     r"^(?:\*\*|__)?\s*(?:final |english |positive |image |the )?(?:prompt|提示词|正面提示词|英文提示词|英文描述|描述)"
     r"\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?",
+    re.I,
+)
+# "Sure! Here is the prompt: …" on the answer's first line.
+_INLINE_PREAMBLE = re.compile(
+    r"^[^:：\n]{0,40}?(?:here|this is|below|sure|okay|ok\b|以下|这是|如下|好的|生成)[^:：\n]{0,40}?"
+    r"(?:prompt|提示词|描述)\s*[:：]\s*",
     re.I,
 )
 _NEGATIVE_LABEL = re.compile(
@@ -73,6 +79,11 @@ def parse_answer(text: Optional[str], max_chars: int) -> ParsedAnswer:
     data = find_json_object(body)
     if data is not None:
         return _from_json(data, max_chars)
+    whole = _whole_json(body)
+    if isinstance(whole, list):  # a bare tag list
+        return ParsedAnswer(prompt=clean_prompt(", ".join(str(t) for t in whole if t is not None), max_chars))
+    if whole is not None:  # JSON without any prompt key: nothing usable
+        return ParsedAnswer()
     partial = _unterminated_json_prompt(body)
     if partial is not None:
         return ParsedAnswer(prompt=clean_prompt(partial, max_chars))
@@ -93,6 +104,16 @@ def find_json_object(text: str) -> Optional[dict[str, Any]]:
         if isinstance(value, dict) and any(k in value for k in PROMPT_KEYS + REFUSE_KEYS):
             return value
     return None
+
+
+def _whole_json(text: str) -> Any:
+    fenced = _FENCE.sub("", text).strip()
+    if not fenced.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(fenced)
+    except ValueError:
+        return None
 
 
 def _from_json(data: dict[str, Any], max_chars: int) -> ParsedAnswer:
@@ -166,6 +187,8 @@ def clean_prompt(text: str, max_chars: int) -> str:
     for line in _FENCE.sub("\n", text or "").splitlines():
         line = _strip_markup(line)
         line = _LABEL.sub("", line).strip()
+        if not lines:
+            line = _INLINE_PREAMBLE.sub("", line)
         line = _unquote(line)
         if not line or (line.endswith((":", "：")) and not lines):
             continue  # empty, or a preamble such as "Here is your prompt:"

@@ -31,11 +31,12 @@ def decode(data: bytes, max_pixels: int, backend: str = "") -> Image.Image:
     check_pixels(image.width, image.height, max_pixels, backend)
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image)
+        # in place: without an orientation tag this is free, while the copying form duplicates every pixel
+        ImageOps.exif_transpose(image, in_place=True)
     except Image.DecompressionBombError as exc:
         raise ImagingError(f"decompression bomb refused: {exc}", backend=backend) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         raise ImagingError(f"image is truncated or corrupt: {exc}", backend=backend) from None
-    icc = upright.info.get("icc_profile")
-    upright.info = {"icc_profile": icc} if icc else {}
-    return upright
+    icc = image.info.get("icc_profile")
+    image.info = {"icc_profile": icc} if icc else {}
+    return image

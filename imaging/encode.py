@@ -43,9 +43,15 @@ def target_mime(output_format: str, source_mime: str) -> str:
     return source_mime if source_mime in ("image/png", "image/jpeg") else "image/jpeg"
 
 
-def fit(image: Image.Image, rules: FitRules, source_mime: str, backend: str = "") -> Encoded:
+def fit(image: Image.Image, rules: FitRules, source_mime: str, source_bytes_per_pixel: float = 0.0,
+        backend: str = "") -> Encoded:
+    """Encode `image` within the rules. `source_bytes_per_pixel` (of a PNG source) lets auto skip a
+    PNG attempt that is bound to be over budget: a noisy 2048² PNG takes seconds to compress."""
     image = shrink_to_edge(image, rules.max_edge)
     fmt = _FORMAT[target_mime(rules.format, source_mime)]
+    predicted_png = source_bytes_per_pixel * image.width * image.height
+    if fmt == "PNG" and rules.format == "auto" and predicted_png > rules.max_bytes:
+        fmt = "JPEG"
     for _ in range(MAX_DOWNSCALES + 1):
         if fmt == "PNG":
             data = _save(_for_png(image), "PNG")

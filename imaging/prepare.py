@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass
+from typing import Optional
 
 from ..backends.http import sniff_image_mime
 from ..config.output import OutputSection
@@ -12,6 +13,7 @@ from .container import ContainerInfo, inspect, strip_metadata
 from .decode import check_pixels, decode
 from .encode import FitRules, fit, target_mime
 from .errors import ImagingError
+from .workers import ImageWorkers
 
 # base64 runs in slices so the worker thread gives the GIL back to the event loop between them.
 _B64_SLICE = 3 * 256 * 1024
@@ -28,12 +30,18 @@ class PreparedImage:
     notes: tuple[str, ...] = ()
 
 
-async def prepare_for_chat(data: bytes, output: OutputSection, *, backend: str = "") -> PreparedImage:
-    """Crop and fit `data` for chat per the [output] section; never blocks the event loop.
+async def prepare_for_chat(
+    data: bytes, output: OutputSection, *, workers: Optional[ImageWorkers] = None, backend: str = ""
+) -> PreparedImage:
+    """Crop and fit `data` for chat per the [output] section, in a worker thread.
 
+    Pass the job owner's `workers` to bound how many images are processed at once (recommended:
+    it keeps event-loop stalls short under load); without it each call takes a thread of its own.
     Raises ImagingError (a ProtocolError) for a non-image, a bomb, a truncated/corrupt file,
     or an image that cannot be fitted.
     """
+    if workers is not None:
+        return await workers.run(prepare_sync, data, output, backend=backend)
     return await asyncio.to_thread(prepare_sync, data, output, backend=backend)
 
 
@@ -62,7 +70,8 @@ def prepare_sync(data: bytes, output: OutputSection, *, backend: str = "") -> Pr
             image = image.crop(box)
     rules = FitRules(output.max_edge, output.max_bytes, output.format, output.jpeg_quality,
                      output.jpeg_min_quality, output.background_rgb())
-    encoded = fit(image, rules, source_mime, backend)
+    png_density = len(data) / (info.width * info.height) if info and info.mime == "image/png" else 0.0
+    encoded = fit(image, rules, source_mime, png_density, backend)
     return PreparedImage(encoded.data, encoded.mime, b64encode(encoded.data), encoded.width, encoded.height,
                          False, tuple(notes))
 

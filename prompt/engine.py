@@ -22,6 +22,7 @@ from .selfie import appearance_needs_translation, apply_selfie, is_selfie_reques
 from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptRefused, PromptSource
 
 DEFAULT_LOGGER = "llm2pic.prompt"
+NOTHING_TO_DRAW = "想画点什么呢？说具体一点吧～"
 
 
 async def make_image_prompt(
@@ -53,11 +54,10 @@ async def make_image_prompt(
     body = answer.prompt
     if source == "direct":
         body = collapse_whitespace(job.request_text)  # no LLM by choice: the text is the prompt, as typed
-    elif not body:
+    elif not body:  # source "fallback"
         body = request_to_prompt(job.request_text, options.max_prompt_chars)
-        if source == "fallback":
-            log.warning("prompt LLM gave no usable prompt; drawing the request text: %r", body)
-            notes.append("fallback: no usable LLM answer, drew the request text")
+        log.warning("prompt LLM gave no usable prompt; drawing the request text: %r", body)
+        notes.append("fallback: no usable LLM answer, drew the request text")
 
     if source == "llm" and has_cjk(body) and "zh" not in options.prompt_languages:
         body = await _translate(body, options, llm, log, notes)
@@ -65,11 +65,12 @@ async def make_image_prompt(
     selfie = selfie or answer.selfie is True
     custom = options.custom_prompt_add.strip()
     reserved = (len(custom) + 2 if custom else 0) + (len(appearance) + len(job.persona.nickname) + 24 if selfie else 0)
-    prefix_budget = options.max_prompt_chars - reserved
-    body = cap_length(body, max(prefix_budget, options.max_prompt_chars // 2))
+    body = cap_length(body, max(options.max_prompt_chars - reserved, options.max_prompt_chars // 2))
     prompt = apply_selfie(body, job.persona.nickname, appearance) if selfie else body
     if selfie and appearance_needs_translation(appearance, options.prompt_languages):
         notes.append("selfie appearance contains Chinese but the backend reads English; write it in English")
+    if not prompt:
+        raise PromptRefused("nothing to draw: empty request and no usable LLM answer", user_message=NOTHING_TO_DRAW)
     prompt = _append_custom(prompt, options.custom_prompt_add)
     _check_safety(prompt, options, "prompt", log)
 

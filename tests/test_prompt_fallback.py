@@ -9,7 +9,7 @@ import pytest
 
 from llm2pic.prompt.engine import make_image_prompt
 from llm2pic.prompt.fallback import request_to_prompt
-from llm2pic.prompt.types import PromptInput, PromptOptions
+from llm2pic.prompt.types import PromptInput, PromptOptions, PromptRefused
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -73,3 +73,14 @@ async def test_cancellation_is_not_swallowed():
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.parametrize("llm_answer", [None, ""])
+async def test_nothing_to_draw_is_refused_politely(llm_answer):
+    async def empty(messages):
+        return llm_answer
+
+    with pytest.raises(PromptRefused) as caught:
+        await make_image_prompt(PromptInput("   "), PromptOptions(custom_prompt_add="4k"),
+                                empty if llm_answer is not None else None)
+    assert caught.value.user_message == "想画点什么呢？说具体一点吧～"

@@ -75,7 +75,11 @@ class GradioBackend(Backend):
             app, endpoint = await self._prepare(progress)
             values = self._values(request)
             data = build_data(endpoint, self.inputs, values, self.name)
-            outputs = await self._run(app, endpoint, data, progress, job)
+            try:
+                outputs = await self._run(app, endpoint, data, progress, job)
+            except ConfigurationError:
+                self.app = self.endpoint = self.transport = None  # the app may have changed: rediscover next time
+                raise
             refs = find_images(outputs, backend=self.name)
             if not refs:
                 raise ProtocolError(f"{endpoint.api_name} returned no image", backend=self.name)

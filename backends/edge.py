@@ -1,4 +1,4 @@
-"""Translating httpx exceptions into the taxonomy at a backend's edge, and bounded image downloads.
+"""Translating httpx exceptions into the taxonomy at a backend's edge, and image URL downloads.
 
 Whether a failed request may still have been executed matters for paid backends: a request that
 never reached the server (connect error, pool timeout) is safe to resend; one that was written and
@@ -8,12 +8,13 @@ then lost its answer (read timeout, connection reset, server hung up) is `outcom
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import httpx
 
+from ..imaging.addresses import Resolver
+from ..imaging.fetch import fetch_image
 from .base import BackendError, ConfigurationError, ProtocolError, TransientError
-from .http import read_capped, sniff_image_mime
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -48,37 +49,31 @@ async def download_image(
     max_bytes: int,
     backend: str,
     redact: Callable[[str], str],
+    allowed_origins: Iterable[str] = (),
+    resolver: Optional[Resolver] = None,
     attempts: int = 2,
 ) -> tuple[bytes, str]:
-    """An image URL from a provider's answer: no credentials, size-capped, content-sniffed.
+    """An image URL from a provider's answer, through the SSRF-guarded `fetch_image`: no
+    credentials, size-capped, content-sniffed, no private addresses except `allowed_origins`.
 
-    The image was already generated (and paid for); a lost download is retried here a little,
-    and if it still fails the error is `outcome_unknown` so nobody regenerates it automatically.
+    The image was already generated (and maybe paid for); a network failure of the download is
+    retried here once, and if the image still cannot be had the error is `outcome_unknown` so
+    that nobody regenerates it automatically.
     """
-    if not url.lower().startswith(("http://", "https://")):
-        raise ProtocolError(f"image URL with an unsupported scheme: {redact(url[:80])}", backend=backend)
+    extra = {"resolver": resolver} if resolver is not None else {}
     last: Optional[BackendError] = None
     for _ in range(max(1, attempts)):
         try:
             with map_transport_errors("image download", backend=backend, redact=redact):
-                async with client.stream("GET", url, headers={"accept": "image/*"}) as response:
-                    if response.status_code != 200:
-                        raise ProtocolError(f"image download → HTTP {response.status_code}", backend=backend)
-                    kind = response.headers.get("content-type", "").lower()
-                    if kind and not kind.startswith(("image/", "application/octet-stream", "binary/")):
-                        raise ProtocolError(f"image download answered {kind!r}, not an image", backend=backend)
-                    data = await read_capped(response, max_bytes, backend=backend)
+                fetched = await fetch_image(url, client=client, allowed_origins=allowed_origins,
+                                            max_bytes=max_bytes, backend=backend, **extra)
+            return fetched.data, fetched.mime
         except TransientError as exc:
             last = exc
-            continue
-        except ProtocolError as exc:
+        except BackendError as exc:
             last = exc
-            continue
-        mime = sniff_image_mime(data)
-        if not mime:
-            raise ProtocolError("downloaded file is not a PNG, JPEG, WebP or GIF image", backend=backend)
-        return data, mime
+            break
     assert last is not None
-    raise TransientError(f"generated image could not be downloaded: {last.detail}", backend=backend,
+    raise TransientError(f"generated image could not be downloaded: {redact(last.detail)}", backend=backend,
                          outcome_unknown=True,
                          user_message="图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..imaging.addresses import Resolver
 from ..redaction import redact
 from .base import (Backend, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
                    GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, no_progress)
@@ -34,8 +35,11 @@ _OFF_LOOP_BYTES = 512 * 1024
 
 
 class OpenAIBackend(Backend):
-    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str]) -> None:
+    def __init__(self, config, client: httpx.AsyncClient, *, environ: Mapping[str, str],
+                 resolver: Optional[Resolver] = None) -> None:
         self.config = config
+        # DNS for image URL downloads (the SSRF guard checks every address); None: the system's.
+        self.resolver = resolver
         self.name = config.name
         self.paid = config.paid
         self._client = client
@@ -215,7 +219,8 @@ class OpenAIBackend(Backend):
             else:
                 assert ref.url is not None
                 data, mime = await download_image(self._client, ref.url, max_bytes=self.config.max_download_bytes,
-                                                  backend=self.name, redact=self._redact)
+                                                  backend=self.name, redact=self._redact,
+                                                  allowed_origins=[self._base], resolver=self.resolver)
             metadata: dict[str, Any] = {"model": self.config.model}
             if index < len(revised) and revised[index]:
                 metadata["revised_prompt"] = revised[index]

@@ -23,6 +23,11 @@ OPENROUTER = "https://openrouter.ai/api/v1"
 RELAY = "https://relay.example.com/v1"
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    """Tests never resolve names: every image host "resolves" to one fixed public address."""
+    return ["93.184.216.34"]
+
+
 def data_url(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
@@ -37,7 +42,7 @@ async def chat(message: dict, *, base_url: str = RELAY, finish_reason: str = "st
                downloads: dict | None = None, **fields):
     config = OpenAIBackendConfig(mode="chat", base_url=base_url, api_key="k-123456", model="m", **fields)
     client = httpx.AsyncClient()
-    backend = OpenAIBackend(config, client, environ={})
+    backend = OpenAIBackend(config, client, environ={}, resolver=public_dns)
     try:
         with respx.mock() as router:
             route = router.post(f"{base_url}/chat/completions").respond(
@@ -175,6 +180,7 @@ async def test_classic_api_type_openai_config_keeps_working():
     assert (config.type, config.mode, config.model) == ("openai", "chat", "grok-3-image")
     client = make_client(config)
     backend = build_backend(config, client, environ={})
+    backend.resolver = public_dns
     url = "https://assets.grok2api.example.org/users/1/generated/abc/image.jpg"
     try:
         with respx.mock() as router:

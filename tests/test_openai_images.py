@@ -20,6 +20,11 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(40)
 KEY = "test-key-0123456789"
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    """Tests never resolve names: every image host "resolves" to one fixed public address."""
+    return ["93.184.216.34"]
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -35,7 +40,7 @@ def images_answer(*datas: bytes, revised: str | None = None) -> dict:
 def backend(**fields) -> tuple[OpenAIBackend, httpx.AsyncClient]:
     config = OpenAIBackendConfig(api_key=KEY, **fields)
     client = httpx.AsyncClient()
-    return OpenAIBackend(config, client, environ={}), client
+    return OpenAIBackend(config, client, environ={}, resolver=public_dns), client
 
 
 @pytest.mark.parametrize("model,aspect,size", [
@@ -250,3 +255,26 @@ async def test_probe_lists_models_and_notes_a_missing_model():
     await client.aclose()
     assert report.ok and any("not in the provider's model list" in line for line in report.lines)
     assert not failed.ok and "401" in failed.summary
+
+
+async def test_url_answer_pointing_inside_the_network_is_not_fetched():
+    openai, client = backend(model="dall-e-3", response_format="url")
+    with respx.mock(assert_all_called=False) as router:
+        router.post("https://api.openai.com/v1/images/generations").respond(
+            200, json={"data": [{"url": "http://169.254.169.254/latest/meta-data/iam.png"}]})
+        metadata = router.get(url__regex=r"http://169\.254\.169\.254/.*").respond(200, content=PNG)
+        with pytest.raises(TransientError) as caught:
+            await openai.generate(GenerationRequest("a fox"))
+    await client.aclose()
+    assert metadata.call_count == 0 and "non-public" in caught.value.detail
+
+
+async def test_url_answer_on_the_backends_own_local_origin_is_fetched():
+    openai, client = backend(model="sdxl", base_url="http://127.0.0.1:8000/v1")
+    with respx.mock() as router:
+        router.post("http://127.0.0.1:8000/v1/images/generations").respond(
+            200, json={"data": [{"url": "http://127.0.0.1:8000/files/out.png"}]})
+        router.get("http://127.0.0.1:8000/files/out.png").respond(200, content=PNG)
+        images = await openai.generate(GenerationRequest("a fox"))
+    await client.aclose()
+    assert images[0].data == PNG

@@ -21,6 +21,10 @@ from llm2pic.config.load import load_config_data
 CANARY = "CANARY-9d1f6e2b7a0c4e11"  # deliberately not token-shaped: only explicit redaction can hide it
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 OPENAI = "https://api.openai.com/v1"
+async def public_dns(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]
+
+
 HF = "https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-schnell"
 
 
@@ -170,6 +174,7 @@ async def test_openai_url_answers_never_carry_the_key_to_the_image_host(caplog):
     async with httpx.AsyncClient() as client:
         config = load_config_data({"backends": [table]}).config.backends[0]
         backend = build_backend(config, client, environ={})
+        backend.resolver = public_dns
         with respx.mock() as router:
             router.post(OPENAI + "/images/generations").mock(return_value=outcome)
             download = router.get(image_url).mock(side_effect=[

@@ -142,8 +142,9 @@ class OutputSection(BaseModel):
         per_side = [side for side in SIDES if parse_crop_amount(getattr(self, f"crop_{side}"), side)]
         classic_set = {"crop_pixels", "crop_percent"} & self.model_fields_set
         if per_side and any(getattr(self, key) for key in classic_set):
-            raise ValueError(f"crop_{per_side[0]} and crop_position + {sorted(classic_set)[0]} both set a crop; "
-                             "use either the classic one-side crop or crop_top/bottom/left/right")
+            key = sorted(k for k in classic_set if getattr(self, k))[0]
+            raise ValueError(f"crop_{per_side[0]} and {key} both set a crop; use either the classic one-side "
+                             f"crop or crop_top/bottom/left/right (set {key} = 0 for the latter)")
         if "crop_percent" in self.model_fields_set and "crop_pixels" in self.model_fields_set \
                 and self.crop_percent and self.crop_pixels:
             raise ValueError("set crop_pixels or crop_percent, not both")

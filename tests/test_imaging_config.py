@@ -63,7 +63,8 @@ def test_crop_disabled_or_zero_means_no_crop():
         ({"crop_top": -3}, "output.crop_top"),
         ({"crop_bottom": 1.5}, "whole number"),
         ({"crop_position": "middle"}, "output.crop_position = 'middle'"),
-        ({"crop_pixels": 10, "crop_left": 5}, "use either the classic one-side crop or crop_top/bottom/left/right"),
+        ({"crop_pixels": 10, "crop_left": 5}, "crop_left and crop_pixels both set a crop; use either the classic"),
+        ({"crop_percent": 3, "crop_top": "1%"}, "(set crop_percent = 0 for the latter)"),
         ({"crop_pixels": 10, "crop_percent": 5}, "set crop_pixels or crop_percent, not both"),
         ({"jpeg_quality": 70, "jpeg_min_quality": 80}, "jpeg_min_quality (80) must not exceed jpeg_quality (70)"),
         ({"format": "gif"}, "output.format = 'gif'"),
@@ -89,3 +90,21 @@ def test_pixel_crop_larger_than_the_image_gives_no_box():
 def test_unknown_output_key_is_reported():
     loaded = load_config_data({"output": {"max_edges": 100}})
     assert any("output.max_edges" in w and "max_edge" in w for w in loaded.warnings)
+
+
+def test_per_side_crop_works_once_crop_pixels_is_zeroed_as_the_example_says():
+    output = output_of({"crop_enabled": True, "crop_pixels": 0, "crop_right": "10%"})
+    assert output.crop_plan().box(100, 50) == (0, 0, 90, 50)
+
+
+def test_example_config_output_block_documents_every_key():
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    raw = tomllib.loads((Path(__file__).resolve().parents[1] / "config.example.toml").read_text("utf-8"))
+    assert set(raw["output"]) == set(OutputSection.model_fields)
+    assert load_config_data(raw).config.output == OutputSection()

@@ -20,8 +20,10 @@ from .http import retry_after_seconds
 _REJECTED_CODES = {"content_policy_violation", "moderation_blocked", "content_filter", "sensitive_words_detected",
                    "prompt_blocked", "safety_violation"}
 _REJECTED_TYPES = {"image_generation_user_error"}
-_REJECTED_WORDS = ("safety system", "content policy", "content_policy", "moderation", "safety_violations",
-                   "sensitive", "nsfw", "违规", "敏感")
+# Matched in the message only for 400/403/422; narrow on purpose: a wrong verdict stops the chain.
+_REJECTED_WORDS = ("safety system", "content policy", "content_policy", "moderation_blocked", "flagged by moderation",
+                   "rejected by moderation", "safety_violations", "sensitive content", "sensitive_words", "nsfw",
+                   "违规", "敏感词", "内容审核")
 # Codes and words that mean "billing / balance", not "slow down".
 _QUOTA_CODES = {"insufficient_quota", "insufficient_user_quota", "quota_exceeded", "billing_hard_limit_reached",
                 "insufficient_balance", "pre_consume_token_quota_failed"}

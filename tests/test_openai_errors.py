@@ -127,3 +127,12 @@ async def test_transport_failures_say_whether_the_request_may_have_run(exc, unkn
     error = await attempt(exc)
     assert isinstance(error, TransientError) and error.outcome_unknown is unknown
     assert not isinstance(error, httpx.HTTPError) and error.__suppress_context__
+
+
+@pytest.mark.parametrize("message", [
+    "Invalid value for 'moderation': expected 'auto' or 'low'.",
+    "The model name is case-sensitive: gpt-image-1",
+])
+async def test_parameter_errors_that_mention_safety_words_are_not_rejections(message):
+    error = await attempt(httpx.Response(400, json=err(message, "invalid_request_error", "invalid_value")))
+    assert isinstance(error, ConfigurationError)

@@ -25,6 +25,11 @@ class _BackendBase(BaseModel):
     )
     paid: bool = Field(default=False, description="按次计费：结果未知时绝不自动重发 (paid: never resent on unknown outcome)")
 
+    @field_validator("base_url", check_fields=False)
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_http_url(value, "base_url")
+
 
 def check_http_url(value: str, key: str) -> str:
     value = value.strip().rstrip("/")
@@ -68,11 +73,6 @@ class GradioBackendConfig(_BackendBase):
     prompt_languages: list[Literal["en", "zh"]] = Field(
         default_factory=list, description="模型能理解的提示词语言；留空用预设 (prompt languages; empty: preset)"
     )
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_http_url(value, "base_url")
 
     @field_validator("space")
     @classmethod
@@ -151,11 +151,6 @@ class OpenAIBackendConfig(_BackendBase):
     )
     paid: bool = Field(default=True, description="按次计费：结果未知时绝不自动重发 (paid)")
 
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_http_url(value, "base_url")
-
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
@@ -194,11 +189,6 @@ class HFInferenceBackendConfig(_BackendBase):
         default_factory=list, description="模型能理解的提示词语言；留空 = en (prompt languages)"
     )
     paid: bool = Field(default=True, description="消耗额度：结果未知时绝不自动重发 (paid)")
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_http_url(value, "base_url")
 
     @field_validator("model")
     @classmethod

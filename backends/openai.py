@@ -141,11 +141,7 @@ class OpenAIBackend(Backend):
                 dropped = True
                 continue
             raise self._fail(response, raw, what)
-        answer = await self._json(raw, what)
-        refs = refs_from_images_body(answer)
-        if not refs:
-            raise ProtocolError(f"{what}: answer has no data[].b64_json or url", backend=self.name)
-        return await self._materialize(refs, _revised_prompts(answer))
+        return await self._images_answer(raw, what)
 
     # --- /images/edits (reference images) -----------------------------------------------------
 
@@ -168,6 +164,10 @@ class OpenAIBackend(Backend):
                 field_name = "image"
                 continue
             raise self._fail(response, raw, what)
+        return await self._images_answer(raw, what)
+
+    async def _images_answer(self, raw: bytes, what: str) -> list[GeneratedImage]:
+        """The images of an /images/generations or /images/edits answer."""
         answer = await self._json(raw, what)
         refs = refs_from_images_body(answer)
         if not refs:

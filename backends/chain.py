@@ -250,10 +250,3 @@ class BackendChain:
 def _own_message(error: BackendError) -> Optional[str]:
     """The error's message if the backend wrote a specific one, else None."""
     return error.user_message if error.user_message != type(error).default_user_message else None
-
-
-async def generate_with_fallback(
-    backends: list[Backend], request: GenerationRequest, progress: ProgressCallback = no_progress
-) -> list[GeneratedImage]:
-    """A one-off chain with default settings (no breaker memory between calls)."""
-    return await BackendChain(backends).generate(request, progress)

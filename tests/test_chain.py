@@ -12,7 +12,7 @@ import respx
 from llm2pic.backends.base import (Backend, BackendReport, ConfigurationError, ContentRejectedError,
                                    GeneratedImage, GenerationRequest, ProgressEvent, ProtocolError, QuotaError,
                                    TransientError, no_progress)
-from llm2pic.backends.chain import BackendChain, generate_with_fallback
+from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.hf_inference import HFInferenceBackend
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.config.backends import HFInferenceBackendConfig, OpenAIBackendConfig
@@ -301,11 +301,6 @@ async def test_queue_position_from_a_backend_reaches_the_caller():
     queued = ProgressEvent("queued", backend="space", rank=3, queue_size=7, eta=40.0)
     await chain(Scripted("space", events=[queued])).generate(REQUEST, events.append)
     assert events == [ProgressEvent("backend", backend="space", message="space 正在画图"), queued]
-
-
-async def test_generate_with_fallback_still_works():
-    images = await generate_with_fallback([Scripted("a", QuotaError("q")), Scripted("b")], REQUEST)
-    assert images[0].backend == "b"
 
 
 # --- [chain] config ---------------------------------------------------------------------------

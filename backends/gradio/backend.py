@@ -16,6 +16,7 @@ from ...redaction import redact
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
+from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
@@ -229,18 +230,14 @@ class GradioBackend(Backend):
 
     @contextlib.contextmanager
     def _map_errors(self) -> Iterator[None]:
-        """httpx failures become taxonomy errors; the job may have run when the stream broke."""
+        """httpx failures become taxonomy errors (shared edge mapping); every detail is redacted."""
         try:
-            yield
+            with map_transport_errors("gradio request", backend=self.name,
+                                      redact=lambda text: redact(text, self._secrets)):
+                yield
         except BackendError as exc:
             exc.detail = redact(exc.detail, self._secrets)
             raise
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"no answer in time ({type(exc).__name__})", backend=self.name,
-                                 outcome_unknown=True) from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"connection failed ({type(exc).__name__}: {redact(exc, self._secrets)})",
-                                 backend=self.name, outcome_unknown=True) from None
         except ValueError as exc:  # an oversized server-sent event
             raise ProtocolError(str(exc), backend=self.name) from None
 

@@ -31,7 +31,8 @@ class ChainSection(BaseModel):
         description="额度用完但服务端没说何时恢复时暂停的秒数 (skip after a quota error without Retry-After, s)",
     )
     deadline: float = Field(
-        default=300.0, gt=0, le=3600, description="整次画图（含所有后端和重试）的时限，秒 (whole-job deadline, s)"
+        default=240.0, gt=0, le=3600,
+        description="一次画图任务的总时限（写提示词、所有后端和重试、图片处理），秒 (whole-job deadline, s)",
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from .llm import LLMSection
 from .safety import SafetySection
 from .selfie import SelfieSection
 from .chain import ChainSection
+from .chat import ComponentsSection, JobsSection
 from .output import OutputSection
 
 CONFIG_VERSION = "1.0.0"
@@ -70,6 +71,8 @@ class Config(Section):
     safety: SafetySection = Field(default_factory=SafetySection)
     chain: ChainSection = Field(default_factory=ChainSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    components: ComponentsSection = Field(default_factory=ComponentsSection)
+    jobs: JobsSection = Field(default_factory=JobsSection)
 
     @field_validator("backends")
     @classmethod

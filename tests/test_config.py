@@ -26,7 +26,7 @@ gradio_shift = 3.5
 gradio_timeout = 150
 
 [components]
-enable_image_generation = true
+enable_image_generation = false
 """
 
 
@@ -105,7 +105,8 @@ def test_classic_config_is_migrated_and_keeps_the_users_settings(tmp_path):
     assert backend.inputs == {"steps": 9, "shift": 3.5}
     assert backend.timeout == 150
     assert loaded.config.generation.custom_prompt_add == ", best quality"
-    assert any("components.enable_image_generation" in w for w in loaded.warnings)
+    assert loaded.config.components.enable_image_generation is False  # carried over, not dropped
+    assert not any("components" in w for w in loaded.warnings)
 
 
 def test_classic_openai_config_becomes_an_images_through_chat_backend():

@@ -1,0 +1,55 @@
+"""[components] (which chat entry points are on) and [jobs] (how a chat drawing job talks to the group)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ComponentsSection(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    __ui_label__: ClassVar[str] = "功能开关"
+
+    enable_image_generation: bool = Field(
+        default=True, description="让机器人在聊天中自己决定画图（工具 draw_picture） (the draw_picture tool)"
+    )
+    enable_direct_pic_command: bool = Field(
+        default=True, description="启用 /draw、/selfie、/pic 命令 (the /draw, /selfie and /pic commands)"
+    )
+
+
+class JobsSection(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    __ui_label__: ClassVar[str] = "画图任务"
+
+    ack_message: str = Field(
+        default="在画了，稍等~", min_length=1, description="开始画图时先回的一句话 (the acknowledgement sent at once)"
+    )
+    selfie_ack_message: str = Field(
+        default="好，等我拍一张~", min_length=1, description="开始自拍时先回的一句话 (the acknowledgement of a selfie)"
+    )
+    draw_command_uses_llm: bool = Field(
+        default=False,
+        description="/draw 的描述也交给 LLM 改写成英文提示词；关闭时原样使用 (rewrite /draw text with the LLM)",
+    )
+    merge_window: float = Field(
+        default=15.0, ge=0, le=300,
+        description="同一个人在同一个聊天里这么多秒内的重复请求合并成一张，秒 (merge duplicate triggers, s)",
+    )
+    queue_notice_rank: int = Field(
+        default=2, ge=1, le=1000,
+        description="免费 Space 排队位置达到这个数时在群里说一声（只说一次） (tell the chat its queue position from)",
+    )
+    queue_notice_eta: float = Field(
+        default=20.0, ge=0, le=3600,
+        description="或预计等待超过这么多秒时说一声，秒 (or when the expected wait exceeds, s)",
+    )
+
+    @field_validator("ack_message", "selfie_ack_message")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value

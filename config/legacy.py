@@ -25,6 +25,8 @@ _MOVED = {
     ("components", "enable_image_generation"): ("components", "enable_image_generation"),
     ("components", "enable_direct_pic_command"): ("components", "enable_direct_pic_command"),
 }
+# v4.x `[generation_guard]` keys that become `[limits]` (see _limits_from_guard)
+_GUARD_KEYS = {"enabled", "explicit_request_min_interval_seconds"}
 # classic keys that become part of a backend entry
 _BACKEND_KEYS = {"default_model", "default_size", "gradio_resolution", "gradio_steps", "gradio_shift",
                  "gradio_timeout", "default_style"}
@@ -56,6 +58,7 @@ def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for (section, key), (new_section, new_key) in _MOVED.items():
         if key in (old.get(section) or {}):
             _put(new, notes, new_section, new_key, old[section][key], f"{section}.{key}")
+    _limits_from_guard(old, new, notes)
     size = _parse_size(generation.get("default_size"))
     if size and size != (1024, 1024):
         new.setdefault("generation", {}).update({"width": size[0], "height": size[1]})
@@ -65,9 +68,22 @@ def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(table, Mapping) or section in handled_sections:
             continue
         for key in table:
-            if (section, key) not in _MOVED and not (section == "generation" and key in _BACKEND_KEYS):
+            carried = ((section, key) in _MOVED or (section == "generation" and key in _BACKEND_KEYS)
+                       or (section == "generation_guard" and key in _GUARD_KEYS))
+            if not carried:
                 notes.append(f"classic key {section}.{key} has no equivalent here and was not carried over")
     return new, notes
+
+
+def _limits_from_guard(old: dict, new: dict, notes: list[str]) -> None:
+    """v4.x kept a minimum interval between explicit draw requests per chat; the nearest here is the
+    per-user cooldown. A disabled guard meant no interval at all."""
+    guard = old.get("generation_guard")
+    if not isinstance(guard, Mapping) or not (_GUARD_KEYS & guard.keys()):
+        return
+    interval = guard.get("explicit_request_min_interval_seconds", 30) if guard.get("enabled", True) else 0
+    _put(new, notes, "limits", "user_cooldown", interval, "generation_guard.explicit_request_min_interval_seconds")
+    notes.append("classic generation_guard interval was per chat; it now applies per user as limits.user_cooldown")
 
 
 def _backends(old: dict, generation: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from .selfie import SelfieSection
 from .chain import ChainSection
 from .chat import ComponentsSection, JobsSection
 from .output import OutputSection
+from .limits import LimitsSection
 
 CONFIG_VERSION = "1.0.0"
 
@@ -71,6 +72,7 @@ class Config(Section):
     safety: SafetySection = Field(default_factory=SafetySection)
     chain: ChainSection = Field(default_factory=ChainSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    limits: LimitsSection = Field(default_factory=LimitsSection)
     components: ComponentsSection = Field(default_factory=ComponentsSection)
     jobs: JobsSection = Field(default_factory=JobsSection)
 

@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import tomli_w
-
 from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, open_backends
 from .cli_draw import draw
-from .config.legacy import is_legacy, migrate
-from .config.load import ConfigError, load_config_data, tomllib
+from .config.legacy import is_legacy
+from .config.load import ConfigError, tomllib
+from .config.upgrade import render_migrated
 from .config.model import Config
 
 
@@ -100,14 +99,10 @@ def _migrate(args: argparse.Namespace) -> int:
     if not is_legacy(raw):
         fail(f"{args.old_config} is not a classic MaiBot_LLM2pic config (it has [[backends]] or no classic keys)")
         return EXIT_CONFIG
-    new, notes = migrate(raw)
     try:
-        load_config_data(new)
+        text, _ = render_migrated(raw, "`python -m llm2pic migrate`")
     except ConfigError as exc:
         fail(f"the migrated config is not valid: {exc}")
         return EXIT_CONFIG
-    header = ["# Migrated from a classic MaiBot_LLM2pic config by `python -m llm2pic migrate`.",
-              "# See config.example.toml for every option."]
-    header += [f"# note: {note}" for note in notes]
-    sys.stdout.write("\n".join(header) + "\n\n" + tomli_w.dumps(new))
+    sys.stdout.write(text)
     return EXIT_OK

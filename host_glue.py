@@ -1,0 +1,72 @@
+"""MaiBot-side helpers that need no SDK import: the chat port over `ctx.send`, who asked (read from
+the recent messages, since a tool call in a group carries no user id), argument coercion, and
+routing this package's log records into the plugin's logger."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterable, Mapping, Optional
+
+IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
+REQUESTER_MAX_AGE = 600.0  # a message older than this is not taken as the trigger of a tool call
+_PACKAGE_ROOT = __name__.rpartition(".")[0] or __name__  # "llm2pic", or the host's synthetic package name
+
+
+class HostChat:
+    """The JobBoard's ChatPort over MaiBot's send capabilities."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+
+    async def send_text(self, chat_id: str, text: str) -> bool:
+        return bool(await self._ctx.send.text(text, chat_id))
+
+    async def send_image(self, chat_id: str, image_base64: str) -> bool:
+        # Plain base64: the host b64decodes it. Recording it in the history lets the bot talk about it.
+        return bool(await self._ctx.send.image(image_base64, chat_id, sync_to_maisaka_history=True,
+                                               timeout_ms=IMAGE_SEND_TIMEOUT_MS))
+
+
+def requester_from_records(records: Iterable[Mapping[str, Any]], bot_user_id: Optional[str], *,
+                           now: Optional[float] = None) -> str:
+    """The user id of the newest recent message not sent by the bot; "" when there is none."""
+    now = time.time() if now is None else now
+    best: tuple[float, str] = (float("-inf"), "")
+    for record in records:
+        user = ((record.get("message_info") or {}).get("user_info")) or {}
+        user_id = str(user.get("user_id") or "")
+        if not user_id or (bot_user_id and user_id == str(bot_user_id)):
+            continue
+        try:
+            when = float(record.get("timestamp"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            when = now  # undated: trust the host's newest-last order
+        if now - when <= REQUESTER_MAX_AGE and when >= best[0]:
+            best = (when, user_id)
+    return best[1]
+
+
+def truthy(value: Any) -> bool:
+    """LLM tool arguments may arrive as strings: "true", "1", "yes", "是"."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "y", "on", "是", "对"}
+    return bool(value)
+
+
+class _Forward(logging.Handler):
+    def __init__(self, target: logging.Logger) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.target.log(record.levelno, "%s", record.getMessage(), exc_info=record.exc_info)
+
+
+def forward_logs(target: logging.Logger) -> None:
+    """Send this package's log records (pipeline, backends, …) to the plugin's logger, which the
+    host shows as `[plugin.<id>]`. Safe to call again after a reload."""
+    source = logging.getLogger(_PACKAGE_ROOT)
+    source.handlers = [h for h in source.handlers if not isinstance(h, _Forward)] + [_Forward(target)]
+    source.setLevel(logging.INFO)
+    source.propagate = False

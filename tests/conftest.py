@@ -1,6 +1,7 @@
 import pytest
 
 from gradio_servers import VERSIONS, LabServer
+from maibot_fake_host import copy_plugin_folder, load_plugin_module
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +21,9 @@ def lab_servers():
 def lab(request, lab_servers):
     """One lab server per major Gradio version (the test runs once for each)."""
     return lab_servers[request.param]
+
+
+@pytest.fixture(scope="session")
+def plugin_module(tmp_path_factory):
+    """plugin.py from a copy of the plugin folder, loaded as MaiBot's runner loads it."""
+    return load_plugin_module(copy_plugin_folder(tmp_path_factory.mktemp("plugins")))

@@ -4,6 +4,7 @@ host sends, a real Gradio app drawing; asserts what reached the host (ack, one i
 from __future__ import annotations
 
 import base64
+import sys
 import io
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from maibot_fake_host import FakeHost, copy_plugin_folder, host_message, load_plugin_module, start_plugin
+from maibot_fake_host import FakeHost, host_message, start_plugin
 
 pytestmark = pytest.mark.gradio_server
 TOOL_KWARGS = {"stream_id": "s1", "chat_id": "s1", "group_id": "g1", "platform": "qq"}
@@ -23,11 +24,6 @@ def command_kwargs(text: str, pattern: str, user_id: str = "u1", **extra) -> dic
     return {"text": text, "stream_id": "s1", "group_id": "g1", "platform": "qq", "user_id": user_id,
             "is_local_operator": False, "matched_groups": match.groupdict(), "message": {},
             "plugin_config": {}, **extra}
-
-
-@pytest.fixture(scope="module")
-def plugin_module(tmp_path_factory):
-    return load_plugin_module(copy_plugin_folder(tmp_path_factory.mktemp("plugins") ))
 
 
 def lab_config(server, **sections) -> dict:
@@ -189,3 +185,47 @@ def test_the_manifest_declares_every_capability_the_code_calls():
         used |= {f"{a}.{b}" for a, b in re.findall(r"ctx\.(send|message|config|llm|person|chat)\.(\w+)\(",
                                                       source.read_text(encoding="utf-8"))}
     assert used and used <= set(manifest["capabilities"]), used - set(manifest["capabilities"])
+
+
+MANIFEST_KEYS = {"manifest_version", "id", "version", "name", "description", "author", "license", "urls",
+                 "host_application", "sdk", "dependencies", "capabilities", "i18n", "plugin_type", "type",
+                 "llm_providers", "display", "changelog"}
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    assert re.fullmatch(r"\d+\.\d+\.\d+", text), text
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_manifest_is_one_the_host_accepts():
+    import json
+
+    import maibot_sdk
+
+    manifest = json.loads((Path(__file__).resolve().parent.parent / "_manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest) <= MANIFEST_KEYS  # the host forbids unknown keys
+    assert manifest["manifest_version"] == 2
+    assert re.fullmatch(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)+", manifest["id"])
+    version_tuple(manifest["version"])
+    assert all(manifest[key].strip() for key in ("name", "description", "license"))
+    assert set(manifest["author"]) == {"name", "url"} and manifest["author"]["url"].startswith("https://")
+    assert manifest["urls"]["repository"].startswith("https://")
+    for key, running in (("host_application", "1.3.15"), ("sdk", maibot_sdk.__version__ if hasattr(
+            maibot_sdk, "__version__") else "2.16.0")):
+        bounds = manifest[key]
+        assert version_tuple(bounds["min_version"]) <= version_tuple(running) <= version_tuple(bounds["max_version"])
+    assert manifest["i18n"]["default_locale"] in manifest["i18n"]["supported_locales"]
+    for dependency in manifest["dependencies"]:
+        assert dependency["type"] == "python_package" and set(dependency) == {"type", "name", "version_spec"}
+
+
+def test_requester_is_the_newest_recent_message_not_from_the_bot(plugin_module):
+    glue = sys.modules[plugin_module.__name__ + ".host_glue"]
+    now = 1_000_000.0
+    records = [host_message("u1", "画一张猫", when=now - 30), host_message("u2", "我也要", when=now - 10),
+               host_message("10000", "好的", when=now - 5)]
+    assert glue.requester_from_records(records, "10000", now=now) == "u2"
+    assert glue.requester_from_records(records[:1], "10000", now=now + 3600) == ""  # too old to be the trigger
+    assert glue.requester_from_records([], "10000", now=now) == ""
+    assert [glue.truthy(v) for v in (True, "true", "True", "1", "是", False, "false", "", None, "0")] == \
+        [True] * 5 + [False] * 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -13,21 +12,18 @@ from typing import Optional
 
 import httpx
 
-from .backends.base import BackendError, GeneratedImage, GenerationRequest, ProgressEvent, parse_aspect
-from .backends.chain import BackendChain
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, open_backends
+from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load
 from .config.model import Config
-from .imaging.prepare import PreparedImage, prepare_for_chat
+from .imaging.prepare import PreparedImage
 from .imaging.workers import ImageWorkers
+from .pipeline import Engine, make_prompt
+from .pipeline import draw as draw_prompt
 from .prompt.chatfile import parse_chat_text
-from .prompt.engine import make_image_prompt
 from .prompt.openai_chat import chat_llm_from_config
-from .prompt.options import options_from_config
-from .prompt.selfie import read_reference_image
 from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput, PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
-log = logging.getLogger("llm2pic.cli")
 
 
 def draw(args: argparse.Namespace) -> int:
@@ -91,36 +87,21 @@ def _choose_backends(config: Config, name: Optional[str]) -> list:
     return enabled
 
 
-async def _request(config: Config, args: argparse.Namespace, image_prompt: ImagePrompt) -> GenerationRequest:
-    generation = config.generation
-    seed = args.seed if args.seed is not None else generation.seed
-    references: tuple[bytes, ...] = ()
-    if image_prompt.reference_image:
-        try:
-            references = (await read_reference_image(image_prompt.reference_image),)
-        except (OSError, ValueError) as exc:
-            log.warning("selfie reference image not used: %s", exc)
-    return image_prompt.to_request(
-        width=generation.width or None, height=generation.height or None,
-        seed=seed if seed is not None and seed >= 0 else None, reference_images=references,
-    )
-
-
 async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
                history: list[ChatMessage]) -> tuple[ImagePrompt, GeneratedImage, PreparedImage]:
-    async with open_backends(backend_configs) as backends:
-        languages = frozenset.intersection(*(frozenset(b.prompt_languages) for b in backends))
+    engine = Engine(config, backend_configs)
+    try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
                           persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
         async with httpx.AsyncClient() as llm_client:
             llm = None if args.no_llm else chat_llm_from_config(config.llm, llm_client)
-            image_prompt = await make_image_prompt(job, options_from_config(config, languages), llm)
-        request = await _request(config, args, image_prompt)
-        chain = BackendChain(backends, config.chain)
-        images = await chain.generate(request, _print_progress, deadline=config.chain.deadline)
-    image = images[0]
-    prepared = await prepare_for_chat(image.data, config.output, workers=ImageWorkers(), backend=image.backend)
-    return image_prompt, image, prepared
+            image_prompt = await make_prompt(job, config, engine.prompt_languages, llm)
+        seed = args.seed if args.seed is not None and args.seed >= 0 else None
+        drawn = await draw_prompt(image_prompt, engine, ImageWorkers(), seed=seed, deadline=config.chain.deadline,
+                                  progress=_print_progress)
+    finally:
+        await engine.retire()
+    return drawn.image_prompt, drawn.image, drawn.prepared
 
 
 def _print_progress(event: ProgressEvent) -> None:

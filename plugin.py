@@ -89,8 +89,8 @@ class LLM2PicPlugin(MaiBotPlugin):
             ToolParameterInfo(name="selfie_mode", param_type=ToolParamType.BOOLEAN, required=False, default=False,
                               description="对方要的是你自己的照片/自拍时为 true (true for a picture of yourself)"),
             ToolParameterInfo(name="aspect", param_type=ToolParamType.STRING, required=False, default="",
-                              enum_values=["", *ASPECTS],
-                              description="画面比例，没人提就留空 (aspect ratio; empty unless asked)"),
+                              description=f"画面比例，只在对方提到横图/竖图/比例时填：{' '.join(ASPECTS)} "
+                                          "(aspect ratio, only when asked)"),
         ],
         timeout_ms=TOOL_TIMEOUT_MS,
         visibility="visible",

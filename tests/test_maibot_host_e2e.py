@@ -34,6 +34,7 @@ HOST_ENV = Path(os.environ.get("LLM2PIC_MAIBOT_HOST_ENV")
 PLANNER_MESSAGE = "画一张猫咪的图片"
 COMMAND_MESSAGE = "/draw 橘猫"
 ACK_TEXT = "在画了，稍等~"  # the plugin's default acknowledgement
+HOST_STOPPING = "收到中断信号"  # the host's "signal received, shutting down" log line
 DEADLINE = 240  # the driver's own hard limit; this process waits a little longer, then kills it
 NOT_PLUGIN = ("tests/", "bench/", "docs/", ".ci/")
 # Sizes the lab app's Z-Image-shaped /generate returns: each dropdown resolution divided by 16.
@@ -109,16 +110,18 @@ class Run:
     stderr: str
     cases: list[dict] = field(default_factory=list)
 
-    def tail(self, name: str, lines: int = 60) -> str:
-        path = self.work / name
+    def host_log_tail(self, lines: int = 60) -> str:
+        """The host log's last lines before its shutdown began (the shutdown steps say nothing useful)."""
+        path = self.work / "host.log"
         if not path.exists():
-            return f"(no {name})"
-        text = re.sub(r"\x1b\[[0-9;]*m", "", path.read_text(encoding="utf-8", errors="replace"))
-        return "\n".join(text.splitlines()[-lines:])
+            return "(no host.log)"
+        text = re.sub(r"\x1b\[[0-9;]*m", "", path.read_text(encoding="utf-8", errors="replace")).splitlines()
+        stop = next((i for i, line in enumerate(text) if HOST_STOPPING in line), len(text))
+        return "\n".join(text[max(0, stop - lines):stop])
 
     def evidence(self) -> str:
         return (f"driver exit code {self.returncode}; stderr:\n{self.stderr.strip()[-3000:]}\n"
-                f"--- last lines of {self.work / 'host.log'}:\n{self.tail('host.log')}")
+                f"--- host log before shutdown (all of it: {self.work / 'host.log'}):\n{self.host_log_tail()}")
 
     def outbox(self) -> list[dict]:
         path = self.work / "instance" / "e2e" / "outbox.jsonl"
@@ -155,6 +158,7 @@ def host_run(tmp_path_factory) -> Run:
     prefix = netns_prefix()
     command = [*prefix, str(python), str(HARNESS / "run_e2e.py"), "--work", str(work), "--plugin", str(plugin),
                "--gradio-python", str(gradio), "--gradio-port", str(gradio_port), "--deadline", str(DEADLINE),
+               "--case-timeout", "45",
                "--message", PLANNER_MESSAGE, "--message", COMMAND_MESSAGE]
     if prefix:
         command.append("--netns")
@@ -179,7 +183,8 @@ def assert_ack_then_image(run: Run, text: str) -> Image.Image:
     case = run.case(text)
     assert not case["rejected"], f"the host refused the message {text!r}: {case['rejected']}\n{run.evidence()}"
     sent = run.sent_during(case)
-    kinds = [[segment.get("type") for segment in message] for message in sent]
+    kinds = [[(s.get("type"), s.get("data")[:80] if isinstance(s.get("data"), str) else "") for s in message]
+             for message in sent]
     images = [i for i, message in enumerate(sent) if any(s.get("type") == "image" for s in message)]
     assert images, (f"no image came out of the chat after {text!r} ({case['error'] or 'no error'}); "
                     f"sent: {kinds}\n{run.evidence()}")

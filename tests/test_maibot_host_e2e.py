@@ -75,7 +75,11 @@ def netns_prefix() -> list[str]:
 
 def install_plugin(destination: Path, gradio_port: int) -> None:
     """Our plugin as a user installs it: the repository's files minus tests, benchmarks and docs,
-    plus a config.toml whose only backend is the lab Gradio app."""
+    plus a config.toml whose only backend is the lab Gradio app.
+
+    Untracked files that git does not ignore are included, so a local run tests the work tree as it
+    is (a new module not yet added still counts); a fresh CI clone has none.
+    """
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
                             cwd=REPO, capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
     for name in filter(None, listed):
@@ -190,8 +194,9 @@ def assert_ack_then_image(run: Run, text: str) -> Image.Image:
                     f"sent: {kinds}\n{run.evidence()}")
     first_image = images[0]
     texts_before = [s.get("data") for message in sent[:first_image] for s in message if s.get("type") == "text"]
-    assert ACK_TEXT in texts_before, (f"expected the acknowledgement {ACK_TEXT!r} before the image after {text!r}; "
-                                      f"texts before it: {texts_before}\n{run.evidence()}")
+    assert texts_before[:1] == [ACK_TEXT], (f"expected the acknowledgement {ACK_TEXT!r} as the first message after "
+                                            f"{text!r}, before the image; texts before it: {texts_before}\n"
+                                            f"{run.evidence()}")
     segment = next(s for s in sent[first_image] if s.get("type") == "image")
     data = base64.b64decode(segment.get("binary_data_base64") or "", validate=True)
     assert data, f"the image segment after {text!r} carries no bytes: {segment}"

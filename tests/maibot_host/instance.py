@@ -82,7 +82,9 @@ def patch_toml(path: Path, values: dict[str, Any]) -> None:
 def make_instance(root: Path, llm_url: str) -> Path:
     """`maibot init` in `root` (created if needed), then the offline patches. Returns `root`."""
     maibot = Path(sys.executable).with_name("maibot")
-    subprocess.run([str(maibot), "init", "--directory", str(root)], check=True, capture_output=True, timeout=120)
+    init = subprocess.run([str(maibot), "init", "--directory", str(root)], capture_output=True, text=True, timeout=120)
+    if init.returncode != 0:
+        raise RuntimeError(f"maibot init failed ({init.returncode}): {(init.stderr or init.stdout).strip()[-2000:]}")
     patch_toml(root / "config" / "bot_config.toml", BOT_CONFIG)
     patch_toml(root / "config" / "model_config.toml", model_config(llm_url))
     accept_agreements(root)

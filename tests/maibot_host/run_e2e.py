@@ -208,7 +208,7 @@ def main() -> int:
         if args.netns:
             subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
         run(args)
-    except (RunFailed, subprocess.SubprocessError, OSError, KeyError) as exc:
+    except (RunFailed, RuntimeError, subprocess.SubprocessError, OSError, KeyError) as exc:
         print(f"run_e2e: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -59,7 +59,8 @@ class LLM2PicPlugin(MaiBotPlugin):
         self.limits = Limits(config.limits)
         await self._restore_usage()
         chat = HostChat(self.ctx)
-        self.board = JobBoard(chat, self.limits, Engine(config), llm=self._llm(config), workers=self._workers)
+        self.board = JobBoard(chat, self.limits, Engine(config), llm=self._llm(config), workers=self._workers,
+                              after_success=self._save_usage)
         self.ctx.logger.info("LLM2Pic ready: backends %s", ", ".join(b.name for b in config.enabled_backends()) or "none")
 
     async def on_unload(self) -> None:
@@ -72,7 +73,11 @@ class LLM2PicPlugin(MaiBotPlugin):
     async def on_config_update(self, scope: str, config_data: dict, version: str) -> None:
         if scope != "self" or self.board is None:
             return
-        config = self.config  # the runner has already validated and set the new config
+        try:
+            config = self.config  # the runner has already validated and set the new config
+        except RuntimeError as exc:  # it did not validate: keep drawing with the old one
+            self.ctx.logger.error("new config not applied, the previous one stays in use: %s", exc)
+            return
         self.limits.update_config(config.limits)
         self.board.llm = self._llm(config)
         await self.board.use_engine(Engine(config))
@@ -99,7 +104,7 @@ class LLM2PicPlugin(MaiBotPlugin):
                            stream_id: str = "", chat_id: str = "", group_id: str = "", user_id: str = "",
                            platform: str = "", **_: Any) -> dict[str, Any]:
         chat = stream_id or chat_id
-        if self.board is None or not self.config.components.enable_image_generation:
+        if self.board is None or not self._settings.components.enable_image_generation:
             return {"success": False, "content": "画图功能没有开启，不要再调用。"}
         records = await self._recent_records(chat)
         bot_id = await self._bot_account()
@@ -121,7 +126,7 @@ class LLM2PicPlugin(MaiBotPlugin):
         if not text:
             await self.board.say(_chat_of(kwargs), chat_text.EMPTY_DRAW)
             return True, None, True
-        use_llm = self.config.jobs.draw_command_uses_llm
+        use_llm = self._settings.jobs.draw_command_uses_llm
         return await self._command_order(kwargs, text, selfie=False, use_llm=use_llm, origin="draw")
 
     @Command("selfie", description="/selfie [场景]：来张自拍", pattern=r"^\s*/selfie(?:\s+(?P<text>[\s\S]*))?$")
@@ -161,8 +166,13 @@ class LLM2PicPlugin(MaiBotPlugin):
         await self.board.submit(order)
         return True, None, True
 
+    @property
+    def _settings(self) -> Config:
+        """The last config that validated (a bad edit in the WebUI leaves the previous one in use)."""
+        return self.board.engine.config
+
     def _commands_on(self) -> bool:
-        return self.board is not None and self.config.components.enable_direct_pic_command
+        return self.board is not None and self._settings.components.enable_direct_pic_command
 
     def _status_text(self, who: Who) -> str:
         board = self.board
@@ -180,7 +190,7 @@ class LLM2PicPlugin(MaiBotPlugin):
 
     async def _recent_records(self, chat: str) -> list[dict]:
         try:
-            records = await self.ctx.message.get_recent(chat, limit=self.config.llm.context_message_limit)
+            records = await self.ctx.message.get_recent(chat, limit=self._settings.llm.context_message_limit)
         except Exception as exc:  # the host refused or timed out: draw without the chat
             self.ctx.logger.warning("recent messages unavailable: %s", exc)
             return []
@@ -201,7 +211,7 @@ class LLM2PicPlugin(MaiBotPlugin):
     async def _persona(self) -> Persona:
         nickname, personality = await asyncio.gather(self._host_setting("bot.nickname", ""),
                                                      self._host_setting("personality.personality", ""))
-        return Persona(str(nickname or self.config.llm.persona_nickname), str(personality or ""))
+        return Persona(str(nickname or self._settings.llm.persona_nickname), str(personality or ""))
 
     def _llm(self, config: Config):
         return host_llm(self.ctx.llm.generate, config.llm.model_name)

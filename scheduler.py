@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Awaitable, Callable, Optional, Protocol
 
 from . import chat_text
 from .backends.base import BackendError, ProgressEvent
@@ -92,7 +92,8 @@ class _Slots:
 
 class JobBoard:
     def __init__(self, port: ChatPort, limits: Limits, engine: Engine, *, llm: Optional[ChatLLM],
-                 workers: Optional[ImageWorkers] = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 workers: Optional[ImageWorkers] = None, clock: Callable[[], float] = time.monotonic,
+                 after_success: Optional[Callable[[], Awaitable[None]]] = None) -> None:
         self.port = port
         self.limits = limits
         self.engine = engine
@@ -100,6 +101,7 @@ class JobBoard:
         self.workers = workers or ImageWorkers()
         self.outcomes: Counter[str] = Counter()  # submissions by status and jobs by outcome
         self._clock = clock
+        self._after_success = after_success  # e.g. persist the usage counters
         self._slots = _Slots(engine.config.limits.max_concurrent_jobs)
         self._chats: dict[str, _ChatLine] = {}
         self._recent: dict[tuple[str, str], tuple[float, asyncio.Task]] = {}  # tool calls in the merge window
@@ -203,6 +205,8 @@ class JobBoard:
                 del self._chats[chat_id]
             self.outcomes[outcome] += 1
             log.info("%s job in %s: %s after %.1f s", order.origin, chat_id, outcome, self._clock() - started)
+        if outcome == "succeeded" and self._after_success is not None:
+            await self._after_success()
         return outcome
 
     async def _draw_and_send(self, order: DrawOrder, engine: Engine) -> str:

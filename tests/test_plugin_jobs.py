@@ -157,3 +157,15 @@ async def test_config_update_swaps_the_backends(make, lab_servers):
     await draw(plugin, "cat")
     await settle(plugin)
     assert host.texts()[0] == "马上画" and len(host.of("send.image")) == 1
+
+
+async def test_a_bad_config_edit_leaves_the_previous_one_drawing(make, lab_servers):
+    plugin, host = await make()
+    bad = {"plugin": {"config_version": "1.0.0"}, **config_for(lab_servers["6"], chain={"deadline": -1})}
+    with pytest.raises(ValueError):
+        plugin.set_plugin_config(bad)  # the runner reports this and keeps the old config
+    plugin._plugin_config_instance = None  # and even if the instance were gone:
+    await plugin.on_config_update("self", bad, "1.0.0")
+    await draw(plugin, "cat")
+    await settle(plugin)
+    assert len(host.of("send.image")) == 1

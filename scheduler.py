@@ -168,22 +168,27 @@ class JobBoard:
 
         ahead = line.pending
         line.pending += 1
-        task = asyncio.ensure_future(self._run(order, admission, line))
+        acknowledged = asyncio.Event()  # the job says nothing before the acknowledgement is out
+        task = asyncio.ensure_future(self._run(order, admission, line, acknowledged))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._prune_recent(now)
-        if key:
+        if key:  # before the first await, so a parallel duplicate already merges
             self._recent[key] = (now, task)
         ack = jobs.selfie_ack_message if order.job.selfie else jobs.ack_message
-        await self.say(who.chat_id, chat_text.ack(ack, ahead))
+        try:
+            await self.say(who.chat_id, chat_text.ack(ack, ahead))
+        finally:
+            acknowledged.set()
         status = "queued" if ahead else "started"
         return Submission(status, "已经开始画了，图片画好会自动发到聊天里；不要再调用，也不用再说在画了。")
 
     # --- running ---------------------------------------------------------------------------------
 
-    async def _run(self, order: DrawOrder, ticket: Ticket, line: _ChatLine) -> str:
+    async def _run(self, order: DrawOrder, ticket: Ticket, line: _ChatLine, acknowledged: asyncio.Event) -> str:
         chat_id, outcome, started = order.who.chat_id, "crashed", self._clock()
         try:
+            await acknowledged.wait()
             async with line.lock:
                 await self._slots.acquire()
                 engine = self.engine.acquire()

@@ -229,3 +229,16 @@ def test_requester_is_the_newest_recent_message_not_from_the_bot(plugin_module):
     assert glue.requester_from_records([], "10000", now=now) == ""
     assert [glue.truthy(v) for v in (True, "true", "True", "1", "是", False, "false", "", None, "0")] == \
         [True] * 5 + [False] * 5
+
+
+async def test_parallel_duplicate_tool_calls_become_one_job(running):
+    import asyncio
+
+    plugin, host = running
+    first, second = await asyncio.gather(plugin.draw_picture(description="猫", **TOOL_KWARGS),
+                                         plugin.draw_picture(description="一只猫", **TOOL_KWARGS))
+    assert first["success"] and second["success"]
+    await host.wait_for("send.image")
+    await asyncio.sleep(0.3)
+    assert len(host.of("send.image")) == 1 and host.texts() == ["在画了，稍等~"]
+    assert plugin.board.outcomes["merged"] == 1

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .backends.base import Backend, BackendError, BackendReport
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, open_backends
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
 from .cli_draw import draw
 from .config.legacy import is_legacy
 from .config.load import ConfigError, tomllib
 from .config.upgrade import render_migrated
 from .config.model import Config
+from .pipeline import Engine
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -69,14 +70,17 @@ def _doctor(args: argparse.Namespace) -> int:
 
 async def _probe_all(config: Config) -> int:
     healthy = True
-    async with open_backends(config.backends) as backends:
-        for backend_config, backend in zip(config.backends, backends):
+    engine = Engine(config, config.backends)  # every backend, the disabled ones too
+    try:
+        for backend_config, backend in zip(config.backends, engine.backends):
             report = await _probe(backend)
             state = "enabled" if backend_config.enabled else "disabled"
             print(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} {report.summary}")
             for line in report.lines:
                 print(f"  {line}")
             healthy = healthy and (report.ok or not backend_config.enabled)
+    finally:
+        await engine.retire()
     return EXIT_OK if healthy else EXIT_BACKENDS
 
 

@@ -1,14 +1,10 @@
-"""What the CLI commands share: exit codes, config loading with warnings, backends with their clients."""
+"""What the CLI commands share: exit codes and config loading with warnings."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from typing import AsyncIterator, Optional
+from typing import Optional
 
-from .backends.base import Backend
-from .backends.registry import build_backend, make_client
 from .config.load import ConfigError, load_config
 from .config.model import Config
 
@@ -29,14 +25,3 @@ def load(path: Optional[str]) -> Optional[Config]:
 
 def fail(message: str) -> None:
     print(f"llm2pic: {message}", file=sys.stderr)
-
-
-@contextlib.asynccontextmanager
-async def open_backends(backend_configs: list) -> AsyncIterator[list[Backend]]:
-    """The backends, each with its own httpx client, closed on the way out."""
-    clients = [make_client(c) for c in backend_configs]
-    try:
-        yield [build_backend(c, client, os.environ) for c, client in zip(backend_configs, clients)]
-    finally:
-        for client in clients:
-            await client.aclose()

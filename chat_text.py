@@ -38,7 +38,7 @@ def space_queue(rank: int, eta: Optional[float]) -> str:
 
 def status(backend_lines: Sequence[str], running: int, waiting: int, chat_waiting: int,
            quota_line: str) -> str:
-    lines = ["画图服务："] + [f"  {line}" for line in backend_lines or ["  没有启用任何后端"]]
+    lines = ["画图服务："] + [f"  {line}" for line in backend_lines or ["没有启用任何后端"]]
     lines.append(f"正在画 {running} 张，排队 {waiting} 张（这个聊天 {chat_waiting} 张）")
     lines.append(quota_line)
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from .config.load import ConfigError, tomllib
 from .config.upgrade import render_migrated
 from .config.model import Config
 from .pipeline import Engine
+from .reasons import one_line
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -75,7 +76,8 @@ async def _probe_all(config: Config) -> int:
         for backend_config, backend in zip(config.backends, engine.backends):
             report = await _probe(backend)
             state = "enabled" if backend_config.enabled else "disabled"
-            print(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} {report.summary}")
+            summary = one_line(report.summary)  # a server's text, made one line
+            print(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} {summary}")
             for line in report.lines:
                 print(f"  {line}")
             healthy = healthy and (report.ok or not backend_config.enabled)

@@ -25,9 +25,75 @@ def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
     result = str(text)
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         result = result.replace(secret, MASK)
-    return _TOKEN_SHAPES.sub(_mask_match, result)
+    return mask_key_echoes(_TOKEN_SHAPES.sub(_mask_match, result))
 
 
 def _mask_match(match: re.Match[str]) -> str:
     keep = match.group("bearer") or match.group("param") or ""
     return keep + MASK
+
+
+# --- keys that relays and providers echo back (#18) ----------------------------------------------
+# A relay's 401 can quote the *upstream* key, in whatever shape that provider uses, so the value
+# after the phrases that introduce an echoed key is masked whatever it looks like:
+#   OpenAI / Together / Moonshot: "Incorrect API key provided: <key>."   Groq-style: "Invalid API Key: <key>"
+#   LiteLLM: "Received API Key = <key>, Key Hash (Token) =<hash>", "Malformed API Key … Passed in: <key>",
+#            "Received=<key>, expected to start with 'sk-'"
+#   DeepSeek-style: "Your api key: <key> is invalid"; "key <key> is invalid"; "api_key=<key>", "x-api-key: <key>"
+#   one-api / new-api (Chinese): "令牌：<key>", "令牌 <key> 无效", "密钥: <key>"
+_KEY_NOUN = r"(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer[\s_-]?tokens?|secret[\s_-]?keys?" \
+            r"|subscription[\s_-]?keys?|x-api-key|api-token|apikey|keys?|tokens?|secrets?|credentials?|passwords?" \
+            r"|令牌|密钥|秘钥|密匙)"
+_KEY_VALUE = r"[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]+)"
+_KEY_ECHOES = (
+    # "<adjective> <noun> [provided|passed …]: <value>", "<noun> provided: <value>", "your api key is <value>"
+    re.compile(
+        r"(?i)(?<![A-Za-z0-9_-])(?:(?:incorrect|invalid|wrong|bad|expired|revoked|disabled|unknown|malformed|"
+        r"unauthorized|received|passed|provided|given|supplied|your|the|无效的?|错误的?|过期的?)\s*)?" + _KEY_NOUN +
+        r"(?:\s*\((?:token|hash)\))?(?:\s+(?:hash\s*(?:\(token\))?|provided|passed(?:\s+in)?|given|supplied|"
+        r"received|used|value|is|was))?\s*(?:[:=：]|\bis\b)\s*" + _KEY_VALUE),
+    # LiteLLM: "Passed in: <value>", "Received=<value>"
+    re.compile(r"(?i)\b(?:passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
+    # "key <value> is invalid", "the api key 'xyz' has expired", "令牌 xyz 无效"
+    re.compile(
+        r"(?i)(?<![A-Za-z0-9_-])" + _KEY_NOUN + r"\s+[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]{4,})[\"'`’”]?"
+        r"(?=\s+(?:is|was|has|had)\s+(?:been\s+)?(?:not\s+valid|invalid|incorrect|expired|revoked|disabled|unknown|"
+        r"not\s+found|blocked|banned|deleted)|\s*(?:无效|已过期|不可用|已被禁用|不存在))"),
+)
+# Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
+_NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
+              "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer"}
+# A long run of key characters; in an authentication error any such run is treated as a key.
+_TOKEN_RUN = re.compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
+
+
+def mask_key_echoes(text: str) -> str:
+    """The text with the value after every key-echo phrase masked, whatever the key looks like."""
+    for pattern in _KEY_ECHOES:
+        text = pattern.sub(_mask_echo, text)
+    return text
+
+
+def _mask_echo(match: re.Match[str]) -> str:
+    value = match.group("value")
+    key = value.rstrip(".:!?。，")
+    if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"}:
+        return match.group(0)
+    whole, start = match.group(0), match.start("value") - match.start()
+    return whole[:start] + MASK + value[len(key):] + whole[start + len(value):]
+
+
+def mask_token_runs(text: str) -> str:
+    """For authentication errors: every long key-like run masked (URLs and e-mail addresses kept)."""
+    return _TOKEN_RUN.sub(_mask_run, text)
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    core = run.rstrip(".")
+    has_digit = any(ch.isdigit() for ch in core)
+    has_alpha = any(ch.isalpha() for ch in core)
+    looks_like_key = (has_alpha and has_digit) or len(core) >= 32
+    if not looks_like_key:
+        return run
+    return MASK + run[len(core):]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
+from ..reasons import one_line
 from ..redaction import redact
 
 # --- request / result -------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def no_progress(event: ProgressEvent) -> None:
 
 
 # --- errors -----------------------------------------------------------------------------------
-# One taxonomy for every backend. `detail` is for the log (redacted on construction);
+# One taxonomy for every backend. `detail` is for the log (redacted and made one line on construction);
 # `user_message` is the Chinese sentence for the chat and never contains upstream text.
 
 
@@ -136,7 +137,7 @@ class BackendError(Exception):
         outcome_unknown: bool = False,
         user_message: Optional[str] = None,
     ) -> None:
-        self.detail = redact(detail)
+        self.detail = one_line(redact(detail))
         self.backend = backend
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
@@ -158,6 +159,12 @@ class TransientError(BackendError):
 
     kind = "transient"
     default_user_message = "画图服务暂时不可用，稍后再试试吧。"
+
+    def __init__(self, detail: str, *, retry_here: bool = True, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        # False: retrying this backend soon is pointless (a rate limit that names no wait); the
+        # chain moves on to the next backend at once.
+        self.retry_here = retry_here
 
 
 # Move on to the next backend; this one is out of quota until retry_after.

@@ -188,7 +188,7 @@ class BackendChain:
             except TransientError as exc:
                 if exc.outcome_unknown and backend.paid:
                     raise
-                if attempt >= settings.max_attempts:
+                if attempt >= settings.max_attempts or not exc.retry_here:
                     raise
                 if exc.retry_after is not None and exc.retry_after > settings.max_retry_after:
                     raise

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..imaging.addresses import Resolver
+from ..reasons import one_line
 from ..redaction import redact
 from .base import (Backend, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
                    GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, no_progress)
 from .edge import download_image, map_transport_errors
 from .http import read_capped, sniff_image_mime
-from .openai_errors import classify_error, is_quota, is_rejection, parse_error_body
+from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
 from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family
 from .openai_chat import chat_body
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 # Optional fields a strict provider may refuse with a 400 naming them; dropped once, then resent.
 _DROPPABLE = ("response_format", "output_format", "quality", "style", "size", "aspect_ratio", "background",
               "moderation")
+_CHAT_DROPPABLE = ("modalities", "image_config")
+# Fields a server refused, per (base_url, model, route), for the rest of the process: later draws
+# (and engines rebuilt by a config reload) leave them out from the start instead of paying a 400 each time.
+_REFUSED_FIELDS: dict[tuple[str, str, str], set[str]] = {}
 _OFF_LOOP_BYTES = 512 * 1024
 
 
@@ -79,6 +84,27 @@ class OpenAIBackend(Backend):
     def _fail(self, response: httpx.Response, raw: bytes, what: str):
         return classify_error(response, raw, what, backend=self.name, redact=self._redact)
 
+    def _refused(self, path: str) -> set[str]:
+        return _REFUSED_FIELDS.setdefault((self._base, self.config.model, path), set())
+
+    def _without_refused(self, body: dict[str, Any], path: str) -> dict[str, Any]:
+        refused = self._refused(path)
+        return {key: value for key, value in body.items() if key not in refused}
+
+    def _drop_refused(self, status: int, error: OpenAIErrorBody, body: dict[str, Any], path: str,
+                      droppable: tuple[str, ...]) -> bool:
+        """True when a 400/422 refuses optional fields this body has: they are remembered as refused
+        and the caller resends once without them (such a 400 was not charged)."""
+        if status not in (400, 422) or is_rejection(error) or is_quota(error):
+            return False
+        names = refused_params(error, [key for key in body if key in droppable])
+        if not names:
+            return False
+        self._refused(path).update(names)
+        log.info("%s refused optional field(s) %s; resending without them (remembered for this process)",
+                 self.name, ", ".join(names))
+        return True
+
     # --- the interface ------------------------------------------------------------------------
 
     async def generate(
@@ -111,7 +137,7 @@ class OpenAIBackend(Backend):
         except (ConfigurationError, QuotaError, ContentRejectedError) as exc:
             return BackendReport(self.name, False, exc.detail, lines)
         except Exception as exc:  # noqa: BLE001 - doctor reports, never raises
-            return BackendReport(self.name, False, self._redact(str(exc)), lines)
+            return BackendReport(self.name, False, one_line(self._redact(str(exc))), lines)
         ids = [str(item.get("id")) for item in (body.get("data") or []) if isinstance(item, dict)] \
             if isinstance(body, dict) else []
         if ids and self.config.model not in ids:
@@ -128,17 +154,13 @@ class OpenAIBackend(Backend):
 
     async def _generations(self, request: GenerationRequest, n: int) -> list[GeneratedImage]:
         what = f"POST /images/generations ({self.config.model})"
-        body = self._fields(request, n)
-        dropped = False
+        path = "/images/generations"
         while True:
-            response, raw = await self._send("/images/generations", what, n=n, json=body)
+            body = self._without_refused(self._fields(request, n), path)
+            response, raw = await self._send(path, what, n=n, json=body)
             if response.status_code < 300:
                 break
-            param = parse_error_body(raw).param
-            if response.status_code == 400 and not dropped and param in _DROPPABLE and param in body:
-                log.info("%s refused optional field %r; retrying once without it", self.name, param)
-                body = {key: value for key, value in body.items() if key != param}
-                dropped = True
+            if self._drop_refused(response.status_code, parse_error_body(raw), body, path, _DROPPABLE):
                 continue
             raise self._fail(response, raw, what)
         return await self._images_answer(raw, what)
@@ -147,10 +169,12 @@ class OpenAIBackend(Backend):
 
     async def _edit(self, request: GenerationRequest, n: int) -> list[GeneratedImage]:
         what = f"POST /images/edits ({self.config.model})"
-        fields = {key: str(value) for key, value in self._fields(request, n).items()
-                  if not isinstance(value, (dict, list))}
+        path = "/images/edits"
+        all_fields = {key: str(value) for key, value in self._fields(request, n).items()
+                      if not isinstance(value, (dict, list))}
         field_name = "image[]"
         while True:
+            fields = self._without_refused(all_fields, path)
             files = [(field_name, (f"reference{index}.{_extension(data)}", data, sniff_image_mime(data) or
                                    "application/octet-stream"))
                      for index, data in enumerate(request.reference_images, 1)]
@@ -158,6 +182,8 @@ class OpenAIBackend(Backend):
             if response.status_code < 300:
                 break
             error = parse_error_body(raw)
+            if self._drop_refused(response.status_code, error, fields, path, _DROPPABLE):
+                continue
             if (response.status_code == 400 and field_name == "image[]" and not is_rejection(error)
                     and not is_quota(error) and "image" in (error.param + " " + error.message).lower()):
                 log.info("%s refused the image[] form field; retrying once with image", self.name)
@@ -179,9 +205,14 @@ class OpenAIBackend(Backend):
     async def _chat(self, request: GenerationRequest) -> list[GeneratedImage]:
         what = f"POST /chat/completions ({self.config.model})"
         host = urlsplit(self._base).hostname or ""
-        body = chat_body(self.config, request, host)
-        response, raw = await self._send("/chat/completions", what, json=body)
-        if response.status_code >= 300:
+        path = "/chat/completions"
+        while True:
+            body = self._without_refused(chat_body(self.config, request, host), path)
+            response, raw = await self._send(path, what, json=body)
+            if response.status_code < 300:
+                break
+            if self._drop_refused(response.status_code, parse_error_body(raw), body, path, _CHAT_DROPPABLE):
+                continue
             raise self._fail(response, raw, what)
         answer = await self._json(raw, what)
         if not isinstance(answer, dict):

@@ -8,13 +8,16 @@ OpenAI SDK: `x-should-retry` wins, then 408 / 409 / 429 / 5xx are transient.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import httpx
 
+from ..reasons import one_line
+from ..redaction import mask_token_runs
 from .base import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
-from .http import retry_after_seconds
+from .openai_ratelimit import header_wait, server_wait
 
 # Codes and types that mean "the safety system refused this prompt or image".
 _REJECTED_CODES = {"content_policy_violation", "moderation_blocked", "content_filter", "sensitive_words_detected",
@@ -29,6 +32,17 @@ _QUOTA_CODES = {"insufficient_quota", "insufficient_user_quota", "quota_exceeded
                 "insufficient_balance", "pre_consume_token_quota_failed"}
 _QUOTA_WORDS = ("insufficient_quota", "exceeded your current quota", "insufficient balance", "余额不足",
                 "额度不足", "quota is not enough", "credits")
+# Server text kept in a reason (the whole reason is bounded again by `one_line`).
+_SAID_LIMIT = 400
+# Words of a 400 that refuses a request field (OpenAI: "Unknown parameter: 'x'.", "Unrecognized request
+# argument supplied: x"; LiteLLM: "UnsupportedParamsError: Setting `x` is not supported …", "… does not
+# support parameters: ['x']"; Gemini proxies: "Unknown name \"x\": Cannot find field."; vLLM / pydantic
+# relays: "Extra inputs are not permitted"; one-api / new-api pass these through or say "不支持的参数").
+_REFUSED_PARAM_WORDS = re.compile(
+    r"(?i)not\s+supported|unsupported|does\s+not\s+support|doesn't\s+support|unknown\s+(?:parameter|name|field|"
+    r"argument)|unrecognized|unrecognised|not\s+permitted|not\s+allowed|extra\s+(?:inputs|fields)|extra_forbidden|"
+    r"unexpected\s+(?:keyword\s+)?(?:argument|parameter|field)|invalid\s+(?:parameter|field|argument)|"
+    r"不支持|未知参数|不允许")
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,24 @@ def is_quota(error: OpenAIErrorBody) -> bool:
     return any(word in lowered for word in _QUOTA_WORDS)
 
 
+def refused_params(error: OpenAIErrorBody, candidates: Iterable[str]) -> list[str]:
+    """The candidate request fields a 400/422 refuses as unsupported: `error.param`, or each candidate
+    the message names (quoted, or right after "supplied:" / "parameter:") next to refusal words."""
+    names = [name for name in candidates if name]
+    param = error.param.strip().strip("'\"`")
+    if param in names:
+        return [param]
+    if not _REFUSED_PARAM_WORDS.search(error.message):
+        return []
+    refused = []
+    for name in names:
+        quoted = re.escape(name)
+        if re.search(rf"[`'\"‘“\[]\s*{quoted}\s*[`'\"’”\]]"
+                     rf"|(?i:supplied|parameters?|argument|field|name|参数)\s*[:=：]?\s*{quoted}\b", error.message):
+            refused.append(name)
+    return refused
+
+
 def classify_error(
     response: httpx.Response,
     raw: bytes,
@@ -85,9 +117,14 @@ def classify_error(
     status = response.status_code
     error = parse_error_body(raw)
     said = redact(" ".join(part for part in (error.code or error.type, error.message) if part))
+    if status in (401, 403) and not is_quota(error):
+        said = mask_token_runs(said)  # a relay's auth error may quote any key, in any shape
+    said = one_line(said, _SAID_LIMIT)
     where = f"{what} → HTTP {status}" + (f": {said}" if said else "")
-    retry_after = retry_after_seconds(response)
+    retry_after = header_wait(response.headers)
     should_retry = response.headers.get("x-should-retry", "").strip().lower()
+    if status in (429, 503):
+        retry_after = server_wait(response.headers, error.message)
 
     if status in (400, 403, 422) and is_rejection(error) and not is_quota(error):
         return ContentRejectedError(where, backend=backend)
@@ -101,6 +138,11 @@ def classify_error(
         return ConfigurationError(where + " (API key missing or rejected)", backend=backend)
     if status == 404:
         return ConfigurationError(where + " (wrong base_url or model)", backend=backend)
+    if status == 429 and should_retry != "false" and retry_after is None:
+        # A relay's cooldown or rate limit that names no wait: retrying in 1-2 s lands inside it
+        # (LiteLLM cools a deployment down for 5 s) and hides the real upstream error.
+        return TransientError(where + " (rate limited; no wait given, trying the next backend)", backend=backend,
+                              retry_here=False)
     if should_retry != "false" and (status in (408, 409, 429) or status >= 500):
         return TransientError(where, backend=backend, retry_after=retry_after)
     if 400 <= status < 500:

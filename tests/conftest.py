@@ -27,3 +27,13 @@ def lab(request, lab_servers):
 def plugin_module(tmp_path_factory):
     """plugin.py from a copy of the plugin folder, loaded as MaiBot's runner loads it."""
     return load_plugin_module(copy_plugin_folder(tmp_path_factory.mktemp("plugins")))
+
+
+@pytest.fixture(autouse=True)
+def _forget_refused_openai_fields():
+    """The OpenAI backend remembers refused request fields for the process; each test starts clean."""
+    from llm2pic.backends import openai
+
+    openai._REFUSED_FIELDS.clear()
+    yield
+    openai._REFUSED_FIELDS.clear()

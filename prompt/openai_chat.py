@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 
 import httpx
 
+from ..reasons import one_line
 from ..redaction import redact
 
 
@@ -41,7 +42,7 @@ class OpenAIChatLLM:
         return f"OpenAIChatLLM(url={self._safe(self._url)!r}, model={self._model!r})"
 
     def _safe(self, text: object) -> str:
-        return redact(text, [self._api_key])
+        return one_line(redact(text, [self._api_key]))  # server text: one line, keys masked
 
     async def __call__(self, messages: list[dict[str, str]]) -> str:
         body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": False}

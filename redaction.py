@@ -44,16 +44,20 @@ def _mask_match(match: re.Match[str]) -> str:
 _KEY_NOUN = r"(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer[\s_-]?tokens?|secret[\s_-]?keys?" \
             r"|subscription[\s_-]?keys?|x-api-key|api-token|apikey|keys?|tokens?|secrets?|credentials?|passwords?" \
             r"|令牌|密钥|秘钥|密匙)"
+# Bare nouns that also name other things ("tokens: 4096", "key: 'prompt'"): without an adjective in
+# front, the value is masked only when it looks like a key.
+_GENERIC_NOUNS = {"key", "keys", "token", "tokens"}
 _KEY_VALUE = r"[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]+)"
 _KEY_ECHOES = (
     # "<adjective> <noun> [provided|passed …]: <value>", "<noun> provided: <value>", "your api key is <value>"
     re.compile(
-        r"(?i)(?<![A-Za-z0-9_-])(?:(?:incorrect|invalid|wrong|bad|expired|revoked|disabled|unknown|malformed|"
-        r"unauthorized|received|passed|provided|given|supplied|your|the|无效的?|错误的?|过期的?)\s*)?" + _KEY_NOUN +
+        r"(?i)(?<![A-Za-z0-9_-])(?:(?P<adjective>incorrect|invalid|wrong|bad|expired|revoked|disabled|unknown|"
+        r"malformed|unauthorized|received|passed|provided|given|supplied|your|无效的?|错误的?|过期的?)\s*)?"
+        r"(?P<noun>" + _KEY_NOUN + ")" +
         r"(?:\s*\((?:token|hash)\))?(?:\s+(?:hash\s*(?:\(token\))?|provided|passed(?:\s+in)?|given|supplied|"
         r"received|used|value|is|was))?\s*(?:[:=：]|\bis\b)\s*" + _KEY_VALUE),
     # LiteLLM: "Passed in: <value>", "Received=<value>"
-    re.compile(r"(?i)\b(?:passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
+    re.compile(r"(?i)\b(?P<generic>passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
     # "key <value> is invalid", "the api key 'xyz' has expired", "令牌 xyz 无效"
     re.compile(
         r"(?i)(?<![A-Za-z0-9_-])" + _KEY_NOUN + r"\s+[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]{4,})[\"'`’”]?"
@@ -62,7 +66,8 @@ _KEY_ECHOES = (
 )
 # Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
 _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
-              "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer"}
+              "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",
+              "format", "type", "length", "value", "name", "header", "field", "parameter"}
 # A long run of key characters; in an authentication error any such run is treated as a key.
 _TOKEN_RUN = re.compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
 
@@ -79,8 +84,19 @@ def _mask_echo(match: re.Match[str]) -> str:
     key = value.rstrip(".:!?。，")
     if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"}:
         return match.group(0)
+    named = match.groupdict()
+    generic = named.get("generic") or (named.get("noun") and not named.get("adjective")
+                                        and named["noun"].lower() in _GENERIC_NOUNS)
+    if generic and not _keyish(key):
+        return match.group(0)
     whole, start = match.group(0), match.start("value") - match.start()
     return whole[:start] + MASK + value[len(key):] + whole[start + len(value):]
+
+
+def _keyish(value: str) -> bool:
+    has_digit = any(ch.isdigit() for ch in value)
+    has_alpha = any(ch.isalpha() for ch in value)
+    return len(value) >= 12 or (len(value) >= 6 and has_digit and has_alpha)
 
 
 def mask_token_runs(text: str) -> str:

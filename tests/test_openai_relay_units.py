@@ -75,6 +75,7 @@ def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
 @pytest.mark.parametrize("text", [
     "the API key is missing", "API key is required", "max_tokens: 4096 is too large", "The monkey: banana",
     "token is expired", "You can find your API key at https://platform.openai.com/account/api-keys.",
+    "missing key: 'prompt'", "Requested tokens: 4096", "Expected 1 image, received: 2", "the key format is invalid",
 ])
 def test_key_echo_masking_keeps_plain_sentences(text):
     assert redact(text) == text

@@ -89,7 +89,7 @@ def llm2pic_text(found) -> list[str]:
 
 
 def test_nothing_left_loopback(relay):
-    assert relay["netns"] or not relay["foreign_connections"]
+    # In the namespace only lo exists; without it, the proxy's sockets were read after every case.
     assert relay["foreign_connections"] == []
 
 

@@ -96,6 +96,11 @@ def wait_ready(url: str, proxy: subprocess.Popen, seconds: float) -> float:
     raise RuntimeError(f"litellm not ready after {seconds:.0f}s")
 
 
+# 127.0.0.1, ::1 and ::ffff:127.0.0.1 as /proc/net/* writes them; 127.0.0.53 (a local DNS stub that
+# forwards outward) and every other address count as leaving.
+_LOOPBACK = ("0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F")
+
+
 def foreign_connections(pid: int) -> list[str]:
     """Remote addresses of the TCP/UDP sockets of `pid` and its children that are not loopback."""
     pids = [pid]
@@ -122,7 +127,7 @@ def foreign_connections(pid: int) -> list[str]:
             if fields[9] not in inodes:
                 continue
             remote = fields[2].split(":")[0]
-            if remote.strip("0") and remote not in ("0100007F", "00000000000000000000000001000000"):
+            if remote.strip("0") and remote not in _LOOPBACK:
                 foreign.append(f"{table} {fields[2]}")
     return foreign
 

@@ -188,3 +188,18 @@ def test_llm2pics_own_key_never_reaches_the_upstream(relay):
     ours = hashlib.sha256(MASTER_KEY.encode()).hexdigest()
     assert requests and all(request["key_sha256"] != ours for request in requests)
     assert {request["key_ok"] for request in requests} == {True, False}  # good and bad upstream keys arrived
+
+
+def test_the_connection_check_sees_a_socket_that_leaves_loopback():
+    """The check used when no network namespace is allowed must be able to fail."""
+    import socket
+
+    from run_cases import foreign_connections
+
+    before = set(foreign_connections(os.getpid()))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as leaving, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as staying:
+        leaving.connect(("192.0.2.1", 53))  # TEST-NET-1: a UDP connect sends nothing
+        staying.connect(("127.0.0.1", 53))
+        found = set(foreign_connections(os.getpid())) - before
+    assert found == {"udp 010200C0:0035"}

@@ -117,7 +117,7 @@ def classify_error(
     status = response.status_code
     error = parse_error_body(raw)
     said = redact(" ".join(part for part in (error.code or error.type, error.message) if part))
-    if status in (401, 403) and not is_quota(error):
+    if status in (401, 403):
         said = mask_token_runs(said)  # a relay's auth error may quote any key, in any shape
     said = one_line(said, _SAID_LIMIT)
     where = f"{what} → HTTP {status}" + (f": {said}" if said else "")

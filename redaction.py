@@ -47,7 +47,7 @@ _KEY_NOUN = r"(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer[
 # Bare nouns that also name other things ("tokens: 4096", "key: 'prompt'"): without an adjective in
 # front, the value is masked only when it looks like a key.
 _GENERIC_NOUNS = {"key", "keys", "token", "tokens"}
-_KEY_VALUE = r"[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]+)"
+_KEY_VALUE = r"[\"'`‘“\[(]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]+)"
 _KEY_ECHOES = (
     # "<adjective> <noun> [provided|passed …]: <value>", "<noun> provided: <value>", "your api key is <value>"
     re.compile(
@@ -60,7 +60,7 @@ _KEY_ECHOES = (
     re.compile(r"(?i)\b(?P<generic>passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
     # "key <value> is invalid", "the api key 'xyz' has expired", "令牌 xyz 无效"
     re.compile(
-        r"(?i)(?<![A-Za-z0-9_-])" + _KEY_NOUN + r"\s+[\"'`‘“]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]{4,})[\"'`’”]?"
+        r"(?i)(?<![A-Za-z0-9_-])" + _KEY_NOUN + r"\s+[\"'`‘“\[(]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]{4,})[\"'`’”\])]?"
         r"(?=\s+(?:is|was|has|had)\s+(?:been\s+)?(?:not\s+valid|invalid|incorrect|expired|revoked|disabled|unknown|"
         r"not\s+found|blocked|banned|deleted)|\s*(?:无效|已过期|不可用|已被禁用|不存在))"),
 )

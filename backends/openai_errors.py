@@ -88,7 +88,8 @@ def is_quota(error: OpenAIErrorBody) -> bool:
 
 def refused_params(error: OpenAIErrorBody, candidates: Iterable[str]) -> list[str]:
     """The candidate request fields a 400/422 refuses as unsupported: `error.param`, or each candidate
-    the message names (quoted, or right after "supplied:" / "parameter:") next to refusal words."""
+    the message names (quoted, right after "supplied:" / "parameter:", or right before "is not
+    supported") next to refusal words."""
     names = [name for name in candidates if name]
     param = error.param.strip().strip("'\"`")
     if param in names:
@@ -99,7 +100,9 @@ def refused_params(error: OpenAIErrorBody, candidates: Iterable[str]) -> list[st
     for name in names:
         quoted = re.escape(name)
         if re.search(rf"[`'\"‘“\[]\s*{quoted}\s*[`'\"’”\]]"
-                     rf"|(?i:supplied|parameters?|argument|field|name|参数)\s*[:=：]?\s*{quoted}\b", error.message):
+                     rf"|(?i:supplied|parameters?|argument|field|name|参数)\s*[:=：]?\s*{quoted}\b"
+                     rf"|\b{quoted}\s+(?i:is\s+)?(?i:not\s+supported|unsupported|not\s+allowed|not\s+permitted)",
+                     error.message):
             refused.append(name)
     return refused
 

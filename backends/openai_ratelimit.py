@@ -5,9 +5,10 @@ Sources, in order (the first one given wins):
 - `retry-after-ms` and `retry-after` (seconds or an HTTP date), as the OpenAI SDK reads them;
 - `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` (OpenAI's and many relays' headers,
   durations like "1s", "6m0s", "20ms", "1h2m3.5s", or plain seconds); the limit that is used up
-  (`x-ratelimit-remaining-*` of 0) decides, else the longer of the two;
+  (`x-ratelimit-remaining-*` of 0) decides, else the longer of the two; then `x-ratelimit-reset`.
+  A reset given as a Unix time or an ISO date is turned into the wait until then;
 - the error text: "Please try again in 20s", "Try again in 5 seconds" (LiteLLM's router cooldown),
-  "retry after 1.5 s", "请 30 秒后重试".
+  "retry after 1.5 s", "please wait 10 seconds", "resets in 30s", "请 30 秒后重试".
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6,
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _TEXT_WAIT = re.compile(
-    r"(?i)(?:try\s+again|retry|wait)\s+(?:in|after|for)\s+(?:about\s+|approximately\s+)?"
+    r"(?i)(?:(?:try\s+again|retry|resets?)\s+(?:in|after)|wait(?:\s+for)?)\s+(?:about\s+|approximately\s+|at\s+least\s+)?"
     r"(?P<amount>\d+(?:\.\d+)?(?:(?:h|m|s|ms)\d+(?:\.\d+)?)*)\s*"
     r"(?P<unit>milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)?\b"
     r"|(?P<zh>\d+(?:\.\d+)?)\s*(?P<zhunit>秒|分钟|毫秒)\s*(?:后|之后)")
@@ -70,14 +71,35 @@ def header_wait(headers: Mapping[str, str]) -> Optional[float]:
                 return when
     resets = {}
     for limit in ("requests", "tokens"):
-        reset = parse_duration(headers.get(f"x-ratelimit-reset-{limit}") or "")
+        reset = _reset(headers.get(f"x-ratelimit-reset-{limit}") or "")
         if reset is not None:
             resets[limit] = reset
     used_up = [reset for limit, reset in resets.items()
                if (headers.get(f"x-ratelimit-remaining-{limit}") or "").strip() == "0"]
     if used_up:
         return max(used_up)
-    return max(resets.values()) if resets else None
+    if resets:
+        return max(resets.values())
+    return _reset(headers.get("x-ratelimit-reset") or "")
+
+
+def _reset(value: str) -> Optional[float]:
+    """A reset header: a duration ("6m0s", "20"), a Unix time in seconds or milliseconds (some relays
+    send the moment, not the wait), or an ISO 8601 date."""
+    value = value.strip()
+    if _NUMBER.fullmatch(value) and float(value) > 1e9:
+        moment = float(value) / (1000 if float(value) > 1e12 else 1)
+        return bounded(moment - datetime.now(timezone.utc).timestamp())
+    seconds = parse_duration(value)
+    if seconds is not None or not value:
+        return seconds
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return bounded((when - datetime.now(timezone.utc)).total_seconds())
 
 
 def text_wait(message: str) -> Optional[float]:

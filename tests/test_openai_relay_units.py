@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import httpx
 import pytest
@@ -66,6 +67,7 @@ def test_every_backend_error_detail_is_one_bounded_line():
     ("无效的令牌：tokentoken123", "tokentoken123"),
     ("令牌 tokentoken123 已过期", "tokentoken123"),
     ("Your API key is plainkey123.", "plainkey123"),
+    ("Your token [abc123xyz] has been disabled", "abc123xyz"),
 ])
 def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     masked = redact(text)
@@ -113,6 +115,7 @@ BODY_FIELDS = ["response_format", "size", "quality", "output_format"]
     ("[{'type': 'extra_forbidden', 'loc': ('body', 'size'), 'msg': 'Extra inputs are not permitted'}]", "",
      ["size"]),
     ("不支持的参数: response_format", "", ["response_format"]),
+    ("response_format is not supported for this model", "", ["response_format"]),
     ("anything at all", "quality", ["quality"]),
     ("Invalid value: 'huge'. Supported values are: 'low', 'medium', 'high', and 'auto'.", "", []),
     ("The size of the prompt is not supported", "", []),
@@ -204,10 +207,19 @@ def test_header_waits_are_finite_and_bounded(headers, seconds):
     ("Please try again in 6m0s.", 360.0),
     ("No deployments available for selected model, Try again in 5 seconds. Passed model=img.", 5.0),
     ("retry after 1.5 s", 1.5), ("当前分组上游负载已饱和，请 30 秒后重试", 30.0), ("try again in 2 minutes", 120.0),
-    ("please try again later", None),
+    ("Please wait 10 seconds before retrying", 10.0), ("the limit resets in 30s", 30.0),
+    ("please try again later", None), ("please wait a moment", None),
 ])
 def test_text_waits(message, seconds):
     assert text_wait(message) == seconds
+
+
+def test_reset_given_as_a_moment_is_the_wait_until_then():
+    now = time.time()
+    assert 25 < header_wait(httpx.Headers({"x-ratelimit-reset": str(int(now) + 30)})) <= 30
+    assert 25 < header_wait(httpx.Headers({"x-ratelimit-reset-requests": str(int(now * 1000) + 30000)})) <= 30
+    assert header_wait(httpx.Headers({"x-ratelimit-reset": "2020-01-01T00:00:00Z"})) == 0.0
+    assert header_wait(httpx.Headers({"x-ratelimit-reset": "soon"})) is None
 
 
 def test_headers_win_over_text():

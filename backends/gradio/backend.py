@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import time
@@ -18,12 +19,15 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     TransientError, no_progress)
 from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
+from .autobind import auto_inputs, bound_to, size_controls
+from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
-from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
+from .payload import TemplateValues, build_data, check_inputs, target_size
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
 
+log = logging.getLogger(__name__)
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
 # File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
@@ -52,6 +56,7 @@ class GradioBackend(Backend):
         self.headers = self._auth_headers(token)
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
+        self.choice: Optional[Choice] = None
         self.transport: Optional[str] = None
         self._prepare_lock = asyncio.Lock()
 
@@ -74,8 +79,11 @@ class GradioBackend(Backend):
                         job: list[JobContext]) -> list[GeneratedImage]:
         with self._map_errors():
             app, endpoint = await self._prepare(progress)
-            values = self._values(request)
+            values = self._values(request, endpoint)
             data = build_data(endpoint, self.inputs, values, self.name)
+            notes = self._size_notes(request, endpoint, values, data)
+            for note in notes:
+                log.warning("%s: %s", self.name, note)
             try:
                 outputs = await self._run(app, endpoint, data, progress, job)
             except ConfigurationError:
@@ -93,7 +101,7 @@ class GradioBackend(Backend):
                 data_bytes, mime = await self._download(ref, app)
                 images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
                     "gradio_version": app.version, "transport": self.transport, "file": ref.name,
-                    "endpoint": endpoint.api_name}))
+                    "endpoint": endpoint.label, "notes": list(notes)}))
             return images
 
     async def _run(self, app: AppInfo, endpoint: Endpoint, data: list[Any], progress: ProgressCallback,
@@ -137,19 +145,18 @@ class GradioBackend(Backend):
             if self.app is None or self.endpoint is None:
                 app = await self._discover_waiting(progress)
                 try:
-                    name = pick_endpoint_name(self.config.api_name, self.preset and self.preset.api_name,
-                                              app.named(), self.name)
-                    endpoint = app.find(name)
-                    if endpoint is None:
-                        raise ConfigurationError(
-                            f"the app has no endpoint {name}; it has: {', '.join(app.named()) or 'none'}",
-                            backend=self.name)
-                    self.inputs = with_default_prompt(endpoint, self.inputs)
+                    choice = choose_endpoint(app, api_name=self.config.api_name, fn_index=self.config.fn_index,
+                                             preset_api_name=self.preset.api_name if self.preset else "",
+                                             backend=self.name)
+                    for warning in choice.warnings:
+                        log.warning("%s: %s", self.name, warning)
+                    endpoint = choice.endpoint
+                    self.inputs = auto_inputs(endpoint, self.inputs)
                     check_inputs(endpoint, self.inputs, self.name)
                 except ConfigurationError as exc:
                     self.disabled_reason = exc.detail
                     raise ConfigurationError(f"backend disabled: {exc.detail}", backend=self.name) from None
-                self.app, self.endpoint = app, endpoint
+                self.app, self.endpoint, self.choice = app, endpoint, choice
             return self.app, self.endpoint
 
     async def _discover_waiting(self, progress: ProgressCallback) -> AppInfo:
@@ -200,12 +207,31 @@ class GradioBackend(Backend):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _values(self, request: GenerationRequest) -> TemplateValues:
-        width, height = request.size()
+    def _values(self, request: GenerationRequest, endpoint: Endpoint) -> TemplateValues:
+        width, height = target_size(endpoint, self.inputs, request)
         seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
         divisor = math.gcd(width, height)
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
         return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
+
+    def _size_notes(self, request: GenerationRequest, endpoint: Endpoint, values: TemplateValues,
+                    data: list[Any]) -> list[str]:
+        """Say so when the requested shape could not be sent: never ignore an aspect silently."""
+        if not (request.aspect or (request.width and request.height)):
+            return []
+        wanted = request.aspect or f"{request.width}x{request.height}"
+        if not any(t in str(v) for v in self.inputs.values() for t in ("{width}", "{height}", "{resolution}",
+                                                                         "{aspect}")):
+            if size_controls(endpoint).any():
+                return [f"aspect {wanted} not applied: the config's inputs set the size of {endpoint.label}"]
+            return [f"aspect {wanted} not applied: {endpoint.label} has no size input; the app's default size is used"]
+        width, height = bound_to(endpoint, self.inputs, "{width}"), bound_to(endpoint, self.inputs, "{height}")
+        if width is not None and height is not None:
+            sent = (data[endpoint.parameters.index(width)], data[endpoint.parameters.index(height)])
+            if isinstance(sent[0], (int, float)) and isinstance(sent[1], (int, float)) and sent[1] > 0 \
+                    and abs(math.log((sent[0] / sent[1]) / values.ratio)) > 0.08:
+                return [f"aspect {wanted} only approximated: {endpoint.label} allows {sent[0]}x{sent[1]}"]
+        return []
 
     def _token(self, environ: Mapping[str, str]) -> str:
         explicit = self.config.hf_token.get_secret_value().strip()

@@ -29,6 +29,8 @@ class Parameter:
     maximum: Optional[float] = None
     step: Optional[float] = None
     in_api: bool = True  # False for gr.State and other slots /info does not list
+    kind: str = ""  # the component type from /config, lower case: "textbox", "slider", "image", …
+    choice_labels: Optional[list[str]] = None  # what the UI shows for each choice (4.x+ [label, value] pairs)
 
     def describe(self) -> str:
         text = f"{self.name} ({self.component})"
@@ -51,6 +53,15 @@ class Endpoint:
     trigger_id: Optional[int]
     parameters: list[Parameter]
     queued: bool = True
+    outputs: list[str] = field(default_factory=list)  # output component types, lower case
+    triggers: list[str] = field(default_factory=list)  # "click", "submit", "load", …
+    hidden: str = ""  # why a client should not call it ("" = callable); see hidden_reason()
+    input_ids: tuple = ()  # component ids, to recognise the same function registered twice
+    output_ids: tuple = ()
+
+    @property
+    def label(self) -> str:
+        return self.api_name or f"fn_index {self.fn_index}"
 
 
 @dataclass
@@ -58,7 +69,8 @@ class AppInfo:
     version: str
     api_prefix: str
     protocol: Optional[str]  # None: Gradio 3 (WebSocket queue, not used here)
-    endpoints: list[Endpoint] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)  # every event, the hidden ones too
+    mode: str = "blocks"  # "interface" for a gr.Interface app
 
     @property
     def major(self) -> int:
@@ -70,11 +82,19 @@ class AppInfo:
         return (parts[0], parts[1]) >= (major, minor)
 
     def find(self, api_name: str) -> Optional[Endpoint]:
+        """A named endpoint; a callable one wins over a hidden one of the same name."""
         wanted = "/" + api_name.lstrip("/")
-        return next((e for e in self.endpoints if e.api_name == wanted), None)
+        found = [e for e in self.endpoints if e.api_name == wanted]
+        return next((e for e in found if not e.hidden), found[0] if found else None)
+
+    def by_fn_index(self, fn_index: int) -> Optional[Endpoint]:
+        return next((e for e in self.endpoints if e.fn_index == fn_index), None)
+
+    def callable(self) -> list[Endpoint]:
+        return [e for e in self.endpoints if not e.hidden]
 
     def named(self) -> list[str]:
-        return [e.api_name for e in self.endpoints if e.api_name]
+        return [e.api_name for e in self.callable() if e.api_name]
 
 
 async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str], what: str, backend: str) -> Any:
@@ -114,22 +134,73 @@ def parse_app(config: dict[str, Any], info: dict[str, Any]) -> AppInfo:
     components = {c.get("id"): c for c in config.get("components", []) if isinstance(c, dict)}
     named_info = info.get("named_endpoints") or {}
     unnamed_info = info.get("unnamed_endpoints") or {}
+    mode = str(config.get("mode") or "blocks")
     endpoints = []
     for index, dep in enumerate(config["dependencies"]):
         if not isinstance(dep, dict):
             continue
         api_name = dep.get("api_name")
-        if api_name is False or dep.get("api_visibility") == "private":
-            continue
         fn_index = dep.get("id", index)
-        name = "/" + str(api_name).lstrip("/") if api_name else ""
+        if not isinstance(fn_index, int):
+            continue
+        name = "/" + str(api_name).lstrip("/") if isinstance(api_name, str) and api_name else ""
         described = named_info.get(name) if name else unnamed_info.get(str(fn_index))
-        params = _parameters(dep.get("inputs") or [], components, (described or {}).get("parameters") or [])
+        input_ids = [i for i in dep.get("inputs") or [] if isinstance(i, (int, str))]
+        output_ids = [i for i in dep.get("outputs") or [] if isinstance(i, (int, str))]
+        params = _parameters(input_ids, components, (described or {}).get("parameters") or [])
         targets = dep.get("targets") or []
-        trigger = targets[0][0] if targets and isinstance(targets[0], (list, tuple)) else None
-        endpoints.append(Endpoint(name, int(fn_index), trigger, params, dep.get("queue") is not False))
+        first = targets[0] if targets else None
+        trigger = first[0] if isinstance(first, (list, tuple)) and first else None
+        endpoint = Endpoint(
+            name, int(fn_index), trigger if isinstance(trigger, int) else None, params, dep.get("queue") is not False,
+            outputs=[_kind(components.get(i)) for i in output_ids], triggers=_triggers(dep),
+            input_ids=tuple(input_ids), output_ids=tuple(output_ids))
+        endpoint.hidden = hidden_reason(dep, endpoint, mode, [_kind(components.get(i)) for i in input_ids])
+        endpoints.append(endpoint)
     return AppInfo(str(config.get("version") or "0"), str(config.get("api_prefix") or "").rstrip("/"),
-                   config.get("protocol"), endpoints)
+                   config.get("protocol"), endpoints, mode)
+
+
+_LAMBDA = re.compile(r"^/lambda(_\d+)?$")
+_HOUSEKEEPING = re.compile(r"^/(flag|clear|reset|load_example|js_fn|unnamed)(_\d+)?$")
+_TEXT = frozenset({"textbox", "textarea", "multimodaltextbox"})
+
+
+def hidden_reason(dep: dict[str, Any], endpoint: Endpoint, mode: str, input_kinds: list[str]) -> str:
+    """Why a client should not call this event ("" when it may): Gradio's own visibility flags, then
+    the events apps get without asking (gr.Examples, Flag, clear buttons, lambdas, load handlers)."""
+    if dep.get("backend_fn") is False:
+        return "JS-only"
+    if dep.get("api_visibility") in ("private", "undocumented") or dep.get("show_api") is False \
+            or dep.get("api_name") is False:
+        return "not in the API"
+    if "dataset" in input_kinds or "dataset" in endpoint.outputs:
+        return "gr.Examples"
+    if _LAMBDA.match(endpoint.api_name):
+        return "lambda helper"
+    if _HOUSEKEEPING.match(endpoint.api_name):
+        return "housekeeping (flag/clear/examples)"
+    if not endpoint.api_name and mode in ("interface", "tabbed_interface"):
+        return "not in the API"  # Gradio 3's Interface publishes only its named function
+    if endpoint.triggers and set(endpoint.triggers) <= {"load"} and not (_TEXT & set(input_kinds)):
+        return "load handler"
+    return ""
+
+
+def _triggers(dep: dict[str, Any]) -> list[str]:
+    found = []
+    for target in dep.get("targets") or []:
+        if isinstance(target, (list, tuple)) and len(target) > 1:
+            found.append(str(target[1]))
+        elif isinstance(dep.get("trigger"), str):  # Gradio 3: ids in targets, one "trigger" for all
+            found.append(dep["trigger"])
+    if not found and isinstance(dep.get("trigger"), str):
+        found.append(dep["trigger"])  # 3.x load events have no targets
+    return found
+
+
+def _kind(component: Optional[dict[str, Any]]) -> str:
+    return str((component or {}).get("type") or "").lower()
 
 
 def _parameters(input_ids: list, components: dict, described: list) -> list[Parameter]:
@@ -137,7 +208,7 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
     result = []
     for position, component_id in enumerate(input_ids):
         component = components.get(component_id) or {}
-        kind = str(component.get("type") or "")
+        kind = _kind(component)
         props = component.get("props") or {}
         in_api = not (component.get("skip_api") or kind == "state")
         doc = next(documented, {}) if in_api else {}
@@ -151,8 +222,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
             default = props.get("value")
         result.append(Parameter(
             name=str(name), label=label, component=str(doc.get("component") or kind), default=default,
-            has_default=has_default, choices=_choices(props.get("choices")), minimum=props.get("minimum"),
-            maximum=props.get("maximum"), step=props.get("step"), in_api=in_api,
+            has_default=has_default, choices=_choices(props.get("choices")), minimum=_number(props.get("minimum")),
+            maximum=_number(props.get("maximum")), step=_number(props.get("step")), in_api=in_api, kind=kind,
+            choice_labels=_choice_labels(props.get("choices")),
         ))
     return result
 
@@ -162,6 +234,16 @@ def _choices(raw: Any) -> Optional[list[Any]]:
         return None
     # 4.x+ lists [label, value] pairs; 3.x lists the values.
     return [c[1] if isinstance(c, (list, tuple)) and len(c) == 2 else c for c in raw]
+
+
+def _choice_labels(raw: Any) -> Optional[list[str]]:
+    if not isinstance(raw, list):
+        return None
+    return [str(c[0]) if isinstance(c, (list, tuple)) and len(c) == 2 else str(c) for c in raw]
+
+
+def _number(value: Any) -> Optional[float]:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _name_from_label(label: str) -> str:

@@ -44,7 +44,7 @@ def draw(args: argparse.Namespace) -> int:
         fail(f"refused ({exc.detail}): {exc.user_message}")
         return EXIT_REFUSED
     except BackendError as exc:
-        fail(f"every backend failed; last: {exc}")
+        fail(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}")
         return EXIT_BACKENDS
     out = Path(args.out) if args.out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}"
                                                f"{_EXTENSIONS.get(prepared.mime, '.img')}")
@@ -111,7 +111,7 @@ def _print_progress(event: ProgressEvent) -> None:
         "started": "started",
         "step": f"step {event.step}/{event.total}",
         "log": event.message,
-        "retry": f"retrying: {event.message}",
+        "retry": f"retrying in {event.eta:.0f} s" if event.eta is not None else "retrying",
     }.get(event.kind)
     if text:
         print(f"{event.backend}: {text}", file=sys.stderr)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from ..base import ConfigurationError, ProtocolError, TransientError
@@ -100,10 +102,10 @@ class AppInfo:
 async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str], what: str, backend: str) -> Any:
     try:
         response = await client.get(url, headers=headers)
-    except httpx.TimeoutException:
-        raise TransientError(f"{what}: timed out", backend=backend) from None
     except httpx.TransportError as exc:
-        raise TransientError(f"{what}: cannot connect ({type(exc).__name__})", backend=backend) from None
+        host = urlsplit(url).hostname or url
+        raise TransientError(f"cannot reach {host}: {unreachable_cause(exc)}", backend=backend,
+                             user_message="连不上画图服务，稍后再试试吧。") from None
     if is_html(response) or response.status_code in (502, 503, 504):
         raise AppStarting(f"{what} → HTTP {response.status_code} {response.headers.get('content-type', '')}: "
                           "the app is asleep, building or restarting", backend=backend)
@@ -113,6 +115,34 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
         return response.json()
     except ValueError:
         raise ProtocolError(f"{what}: answer is not JSON", backend=backend) from None
+
+
+_CAUSES = (
+    (re.compile(r"name or service not known|nodename nor servname|name resolution|no address associated"
+                r"|getaddrinfo|name does not resolve|\[Errno -[235]\]", re.I), "name not resolved"),
+    (re.compile(r"connection refused|errno 111|\[Errno 61\]|actively refused", re.I), "connection refused"),
+    (re.compile(r"ssl|tls|certificate|handshake", re.I), "TLS"),
+    (re.compile(r"network is unreachable|no route to host", re.I), "network unreachable"),
+)
+
+
+def unreachable_cause(exc: httpx.TransportError) -> str:
+    """The reason a connection failed, in the words a user knows."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text, seen = "", exc  # the OS error is often only in the chained cause
+    chain: Optional[BaseException] = exc
+    while chain is not None and len(text) < 2000:
+        text += f" {type(chain).__name__}: {chain}"
+        chain = chain.__cause__ or chain.__context__
+        if chain is seen:
+            break
+    for pattern, cause in _CAUSES:
+        if pattern.search(text):
+            return cause
+    if isinstance(exc, httpx.ProxyError):
+        return "the proxy refused the connection"
+    return "connection failed" if isinstance(exc, httpx.ConnectError) else "connection lost"
 
 
 async def discover(client: httpx.AsyncClient, base: str, headers: dict[str, str], backend: str) -> AppInfo:

@@ -22,6 +22,7 @@ from ..http import error_for_status, read_capped, sniff_image_mime
 from .autobind import auto_inputs, bound_to, size_controls
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
+from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
 from .payload import TemplateValues, build_data, check_inputs, target_size
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
@@ -57,6 +58,7 @@ class GradioBackend(Backend):
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
         self.choice: Optional[Choice] = None
+        self._last_app: Optional[AppInfo] = None  # what discovery found, even when no endpoint fits
         self.transport: Optional[str] = None
         self._prepare_lock = asyncio.Lock()
 
@@ -144,6 +146,7 @@ class GradioBackend(Backend):
                 raise ConfigurationError(f"backend disabled: {self.disabled_reason}", backend=self.name)
             if self.app is None or self.endpoint is None:
                 app = await self._discover_waiting(progress)
+                self._last_app = app
                 try:
                     choice = choose_endpoint(app, api_name=self.config.api_name, fn_index=self.config.fn_index,
                                              preset_api_name=self.preset.api_name if self.preset else "",
@@ -275,21 +278,20 @@ class GradioBackend(Backend):
             with self._map_errors():
                 app, endpoint = await self._prepare()
         except BackendError as exc:
-            if self.app is None:
-                try:
-                    with self._map_errors():
-                        self.app = await discover(self.client, self.base, self.headers, self.name)
-                except BackendError:
-                    return BackendReport(self.name, False, exc.detail, lines)
-            return BackendReport(self.name, False, exc.detail, lines + self._describe(self.app))
-        summary = (f"ok: gradio {app.version}, endpoint {endpoint.api_name}, "
-                   f"transport {self.transport or self._transports(app)[0]}")
-        return BackendReport(self.name, True, summary, lines + self._describe(app))
-
-    def _describe(self, app: AppInfo) -> list[str]:
-        lines = [f"gradio {app.version}, api prefix {app.api_prefix or '(none)'}, "
-                 f"protocol {app.protocol or 'ws (Gradio 3: /run only)'}"]
-        for endpoint in app.endpoints:
-            lines.append(f"endpoint {endpoint.api_name or '(unnamed)'} fn_index={endpoint.fn_index}")
-            lines.extend(f"    {p.describe()}" for p in endpoint.parameters if p.in_api)
-        return lines
+            if self._last_app is None:  # discovery itself failed: its one line says why
+                return BackendReport(self.name, False, exc.detail, lines)
+            return BackendReport(self.name, False, exc.detail, lines + describe_app(self._last_app, None))
+        transport = self.transport or self._transports(app)[0]
+        summary = f"ok: gradio {app.version}, endpoint {endpoint.label}, transport {transport}"
+        lines += describe_app(app, self.choice)
+        try:
+            sample = self._values(GenerationRequest(SAMPLE_PROMPT, aspect="16:9", seed=42), endpoint)
+            data = build_data(endpoint, self.inputs, sample, self.name)
+            lines += describe_payload(app, endpoint, data, transport)
+            lines += self._size_notes(GenerationRequest(SAMPLE_PROMPT, aspect="16:9"), endpoint, sample, data)
+        except BackendError as exc:
+            lines.append(f"payload: cannot be built: {exc.detail}")
+        lines.append("config block (paste into config.toml to pin this choice):")
+        lines += ["    " + line for line in backends_block(self.name, self.config.space, self.config.base_url,
+                                                            endpoint, self.inputs, self.config.fn_index >= 0)]
+        return BackendReport(self.name, True, summary, lines)

@@ -222,6 +222,8 @@ class GradioBackend(Backend):
         """Say so when the requested shape could not be sent: never ignore an aspect silently."""
         if not (request.aspect or (request.width and request.height)):
             return []
+        if not (request.width and request.height) and request.aspect_ratio() == 1.0:
+            return []  # square is what nearly every app draws by default: nothing worth a note
         wanted = request.aspect or f"{request.width}x{request.height}"
         if not any(t in str(v) for v in self.inputs.values() for t in ("{width}", "{height}", "{resolution}",
                                                                          "{aspect}")):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..base import ConfigurationError
-from .discovery import AppInfo, Endpoint, Parameter
+from .discovery import UNDOCUMENTED, AppInfo, Endpoint, Parameter
 from .neutral import NO_VALUE, neutral_value
 
 IMAGE_OUTPUTS = frozenset({"image", "gallery", "imageslider", "annotatedimage"})
@@ -61,8 +61,13 @@ def choose_endpoint(app: AppInfo, *, api_name: str = "", fn_index: int = -1, pre
 
 
 def by_signature(app: AppInfo, backend: str = "") -> Choice:
-    callable_ = app.callable()
-    candidates = [e for e in callable_ if draws(e)]
+    candidates = [e for e in app.callable() if draws(e)]
+    fallback = ""
+    if not candidates:
+        # An app that hides its only drawing function from the API docs can still be called by fn_index.
+        candidates = [e for e in app.endpoints if e.hidden == UNDOCUMENTED and draws(e)]
+        if candidates:
+            fallback = "; no documented endpoint draws, so this undocumented one is used"
     unique: list[Endpoint] = []
     duplicates = 0
     for endpoint in candidates:
@@ -90,7 +95,8 @@ def by_signature(app: AppInfo, backend: str = "") -> Choice:
         reason = f"{best.label}: {what}; ranked above {others} ({_why_first(best, ranked[1])})"
     if duplicates:
         reason += f"; {duplicates} duplicate registration(s) of the same function counted once"
-    return Choice(best, reason, duplicates=duplicates)
+    reason += fallback
+    return Choice(best, reason, [reason] if fallback else [], duplicates=duplicates)
 
 
 def draws(endpoint: Endpoint) -> bool:

@@ -191,6 +191,8 @@ def parse_app(config: dict[str, Any], info: dict[str, Any]) -> AppInfo:
                    config.get("protocol"), endpoints, mode)
 
 
+PRIVATE = "private (api_name=False)"
+UNDOCUMENTED = "not in the API docs"
 _LAMBDA = re.compile(r"^/lambda(_\d+)?$")
 _HOUSEKEEPING = re.compile(r"^/(flag|clear|reset|load_example|js_fn|unnamed)(_\d+)?$")
 _TEXT = frozenset({"textbox", "textarea", "multimodaltextbox"})
@@ -201,17 +203,18 @@ def hidden_reason(dep: dict[str, Any], endpoint: Endpoint, mode: str, input_kind
     the events apps get without asking (gr.Examples, Flag, clear buttons, lambdas, load handlers)."""
     if dep.get("backend_fn") is False:
         return "JS-only"
-    if dep.get("api_visibility") in ("private", "undocumented") or dep.get("show_api") is False \
-            or dep.get("api_name") is False:
-        return "not in the API"
     if "dataset" in input_kinds or "dataset" in endpoint.outputs:
         return "gr.Examples"
+    if dep.get("api_visibility") == "private" or dep.get("api_name") is False:
+        return PRIVATE
+    if dep.get("api_visibility") == "undocumented" or dep.get("show_api") is False:
+        return UNDOCUMENTED
     if _LAMBDA.match(endpoint.api_name):
         return "lambda helper"
     if _HOUSEKEEPING.match(endpoint.api_name):
         return "housekeeping (flag/clear/examples)"
     if not endpoint.api_name and mode in ("interface", "tabbed_interface"):
-        return "not in the API"  # Gradio 3's Interface publishes only its named function
+        return UNDOCUMENTED  # Gradio 3's Interface publishes only its named function
     if endpoint.triggers and set(endpoint.triggers) <= {"load"} and not (_TEXT & set(input_kinds)):
         return "load handler"
     return ""

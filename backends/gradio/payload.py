@@ -81,6 +81,8 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
         return _fit_seed(values.seed, parameter)
     if name in ("width", "height"):
         return _fit_number(getattr(values, name), parameter)
+    if name == "negative_prompt" and not values.negative_prompt and isinstance(parameter.default, str):
+        return parameter.default  # nothing asked: keep the app's own negative prompt
     if name not in TEMPLATE_NAMES:
         raise ConfigurationError(f"unknown template {{{name}}} in the inputs of {parameter.name}; "
                                  f"known: {', '.join('{' + n + '}' for n in TEMPLATE_NAMES)}", backend=backend)

@@ -126,6 +126,7 @@ def test_width_and_height_found_by_name_or_label(labels):
     (["1024 x 1024", "1280 x 720", "720 x 1280"], "1280 x 720"),
     (["1024 × 1024 (Square)", "768 × 1360 (Portrait)", "1360 × 768 (Landscape)"], "1360 × 768 (Landscape)"),
     (["1024x1024 ( 1:1 )", "1280x720 ( 16:9 )"], "1280x720 ( 16:9 )"),
+    (["(512, 512)", "(768, 448)", "(448, 768)"], "(768, 448)"),
 ])
 def test_resolution_choices_in_any_common_format(choices, wanted):
     prompt, image = comp("textbox", "prompt"), comp("image")
@@ -148,6 +149,29 @@ def test_ratio_choice_gets_the_nearest_listed_ratio():
     inputs = auto_inputs(endpoint, {})
     data = build_data(endpoint, inputs, TemplateValues("p", "", 1344, 576, 1, "21:9"), "b")
     assert data[1] == "16:9"
+
+
+def test_orientation_words_count_only_on_a_shape_input():
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    style = comp("dropdown", "Style", choices=[[c, c] for c in ("Portrait", "Landscape", "Anime")], value="Anime")
+    shape = comp("radio", "画幅", choices=[[c, c] for c in ("正方形", "横屏", "竖屏")], value="正方形")
+    app = app_of([dep([prompt, style, shape], [image])], [prompt, style, shape, image])
+    endpoint = app.endpoints[0]
+    inputs = auto_inputs(endpoint, {})
+    data = build_data(endpoint, inputs, TemplateValues("p", "", 1365, 768, 1, "16:9"), "b")
+    assert data[1:] == ["Anime", "横屏"]
+
+
+def test_width_and_height_dropdowns_of_numbers_get_the_nearest_size():
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    sizes = [[str(n), str(n)] for n in (512, 768, 1024, 1280)]
+    width = comp("dropdown", "Width", choices=sizes, value="1024")
+    height = comp("dropdown", "Height", choices=sizes, value="1024")
+    app = app_of([dep([prompt, width, height], [image])], [prompt, width, height, image])
+    endpoint = app.endpoints[0]
+    inputs = auto_inputs(endpoint, {})
+    w, h = target_size(endpoint, inputs, GenerationRequest("p", aspect="16:9"))
+    assert build_data(endpoint, inputs, TemplateValues("p", "", w, h, 1, "16:9"), "b")[1:] == ["1280", "768"]
 
 
 def test_sliders_keep_the_aspect_inside_their_maxima_and_steps():

@@ -13,10 +13,16 @@ from typing import Any, Optional
 from .choose import is_negative, prompt_parameter
 from .discovery import Endpoint, Parameter
 
-_SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})")
+_SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})|\(\s*(\d{2,5})\s*,\s*(\d{2,5})\s*\)")
 _RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])")
 _WIDTH = re.compile(r"width|^(img|image|target|output)?_?w$|宽度|图像宽|图片宽|^宽(?!高比)", re.I)
 _HEIGHT = re.compile(r"height|^(img|image|target|output)?_?h$|高度|图像高|图片高|^高(?![级清])", re.I)
+_WORDED = (
+    (re.compile(r"square|正方|方形|1:1", re.I), 1.0),
+    (re.compile(r"landscape|wide|horizontal|横", re.I), 16 / 9),
+    (re.compile(r"portrait|tall|vertical|竖", re.I), 9 / 16),
+)
+_SHAPE_LABEL = re.compile(r"ratio|aspect|orient|比例|方向|画幅|尺寸|size|format|shape|layout", re.I)
 _SEED = re.compile(r"^seed$|^seed[ _]|种子", re.I)
 _RANDOMIZE = re.compile(r"random|随机", re.I)
 _NUMBERS = frozenset({"slider", "number"})
@@ -37,7 +43,8 @@ class SizeControls:
 
 def size_controls(endpoint: Endpoint) -> SizeControls:
     params = [p for p in endpoint.parameters if p.in_api]
-    numbers = [p for p in params if p.kind in _NUMBERS or p.component.lower() in _NUMBERS]
+    numbers = [p for p in params if p.kind in _NUMBERS or p.component.lower() in _NUMBERS
+               or (p.kind in _CHOICES and numeric_choices(p))]
     width = next((p for p in numbers if _matches(_WIDTH, p) and not _matches(_HEIGHT, p)), None)
     height = next((p for p in numbers if _matches(_HEIGHT, p) and not _matches(_WIDTH, p)), None)
     choices = [p for p in params if p.choices and (p.kind in _CHOICES or not p.kind)]
@@ -95,18 +102,38 @@ def sized_choices(parameter: Parameter) -> list[tuple[Any, int, int]]:
     for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
         match = _SIZE.search(str(choice)) or _SIZE.search(str(label))
         if match:
-            found.append((choice, int(match.group(1)), int(match.group(2))))
+            width, height = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+            found.append((choice, int(width), int(height)))
     return found
 
 
 def ratio_choices(parameter: Parameter) -> list[tuple[Any, float]]:
-    """(choice, width / height) for each choice that reads as an aspect ratio such as "16:9"."""
+    """(choice, width / height) for each choice that reads as an aspect ratio: "16:9", "9:16 (Portrait)",
+    or only a word ("Landscape", "竖屏", "Square")."""
     found = []
     for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
         match = _RATIO.search(str(choice)) or _RATIO.search(str(label))
         if match and float(match.group(2)) > 0 and float(match.group(1)) > 0:
             found.append((choice, float(match.group(1)) / float(match.group(2))))
-    return found
+    if len(found) >= 2 or not _matches(_SHAPE_LABEL, parameter):
+        return found  # words alone count only on an input labelled as a shape (not a "Portrait" style)
+    worded = []
+    for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
+        ratio = next((r for pattern, r in _WORDED if pattern.search(f"{choice} {label}")), None)
+        if ratio is not None:
+            worded.append((choice, ratio))
+    return worded if len(worded) >= 2 else found
+
+
+def numeric_choices(parameter: Parameter) -> list[tuple[Any, float]]:
+    """(choice, number) when every choice is a plain number ("512", 768): a width or height picker."""
+    found = []
+    for choice in parameter.choices or []:
+        try:
+            found.append((choice, float(str(choice).strip())))
+        except ValueError:
+            return []
+    return found if len(found) >= 2 else []
 
 
 def bound_to(endpoint: Endpoint, inputs: dict[str, Any], template: str) -> Optional[Parameter]:

@@ -19,11 +19,11 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     TransientError, no_progress)
 from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
-from .autobind import auto_inputs, bound_to, size_controls
+from .autobind import auto_inputs
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
-from .payload import TemplateValues, build_data, check_inputs, target_size
+from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
@@ -83,7 +83,7 @@ class GradioBackend(Backend):
             app, endpoint = await self._prepare(progress)
             values = self._values(request, endpoint)
             data = build_data(endpoint, self.inputs, values, self.name)
-            notes = self._size_notes(request, endpoint, values, data)
+            notes = size_notes(endpoint, self.inputs, request, values, data)
             for note in notes:
                 log.warning("%s: %s", self.name, note)
             try:
@@ -217,27 +217,6 @@ class GradioBackend(Backend):
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
         return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
 
-    def _size_notes(self, request: GenerationRequest, endpoint: Endpoint, values: TemplateValues,
-                    data: list[Any]) -> list[str]:
-        """Say so when the requested shape could not be sent: never ignore an aspect silently."""
-        if not (request.aspect or (request.width and request.height)):
-            return []
-        if not (request.width and request.height) and request.aspect_ratio() == 1.0:
-            return []  # square is what nearly every app draws by default: nothing worth a note
-        wanted = request.aspect or f"{request.width}x{request.height}"
-        if not any(t in str(v) for v in self.inputs.values() for t in ("{width}", "{height}", "{resolution}",
-                                                                         "{aspect}")):
-            if size_controls(endpoint).any():
-                return [f"aspect {wanted} not applied: the config's inputs set the size of {endpoint.label}"]
-            return [f"aspect {wanted} not applied: {endpoint.label} has no size input; the app's default size is used"]
-        width, height = bound_to(endpoint, self.inputs, "{width}"), bound_to(endpoint, self.inputs, "{height}")
-        if width is not None and height is not None:
-            sent = (data[endpoint.parameters.index(width)], data[endpoint.parameters.index(height)])
-            if isinstance(sent[0], (int, float)) and isinstance(sent[1], (int, float)) and sent[1] > 0 \
-                    and abs(math.log((sent[0] / sent[1]) / values.ratio)) > 0.08:
-                return [f"aspect {wanted} only approximated: {endpoint.label} allows {sent[0]}x{sent[1]}"]
-        return []
-
     def _token(self, environ: Mapping[str, str]) -> str:
         explicit = self.config.hf_token.get_secret_value().strip()
         if explicit:
@@ -290,7 +269,7 @@ class GradioBackend(Backend):
             sample = self._values(GenerationRequest(SAMPLE_PROMPT, aspect="16:9", seed=42), endpoint)
             data = build_data(endpoint, self.inputs, sample, self.name)
             lines += describe_payload(app, endpoint, data, transport)
-            lines += self._size_notes(GenerationRequest(SAMPLE_PROMPT, aspect="16:9"), endpoint, sample, data)
+            lines += size_notes(endpoint, self.inputs, GenerationRequest(SAMPLE_PROMPT, aspect="16:9"), sample, data)
         except BackendError as exc:
             lines.append(f"payload: cannot be built: {exc.detail}")
         lines.append("config block (paste into config.toml to pin this choice):")

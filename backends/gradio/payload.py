@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..base import ConfigurationError, GenerationRequest
-from .autobind import bound_to, position, ratio_choices, sized_choices
+from .autobind import SIZE_TEMPLATES, bound_to, numeric_choices, position, ratio_choices, size_controls, sized_choices
 from .discovery import Endpoint, Parameter
 from .neutral import NO_VALUE, filled_default, neutral_value
 
@@ -80,6 +80,9 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
     if name == "seed":
         return _fit_seed(values.seed, parameter)
     if name in ("width", "height"):
+        numbers = numeric_choices(parameter)
+        if numbers:  # a dropdown of sizes: the nearest one, as the app spells it
+            return min(numbers, key=lambda item: abs(item[1] - getattr(values, name)))[0]
         return _fit_number(getattr(values, name), parameter)
     if name == "negative_prompt" and not values.negative_prompt and isinstance(parameter.default, str):
         return parameter.default  # nothing asked: keep the app's own negative prompt
@@ -149,8 +152,9 @@ def target_size(endpoint: Endpoint, inputs: dict[str, Any], request: GenerationR
     width, height = bound_to(endpoint, inputs, "{width}"), bound_to(endpoint, inputs, "{height}")
     resolution = bound_to(endpoint, inputs, "{resolution}")
     area = None
-    if width is not None and height is not None and _positive(width.default) and _positive(height.default):
-        area = float(width.default) * float(height.default)
+    if width is not None and height is not None and _positive(_number(width.default)) \
+            and _positive(_number(height.default)):
+        area = float(_number(width.default)) * float(_number(height.default))
     elif resolution is not None:
         default = [item for item in sized_choices(resolution) if item[0] == resolution.default]
         area = float(default[0][1] * default[0][2]) if default else None
@@ -160,12 +164,62 @@ def target_size(endpoint: Endpoint, inputs: dict[str, Any], request: GenerationR
     w = math.sqrt(area * ratio)
     h = w / ratio
     if width is not None and height is not None:
-        shrink = min(1.0, *(limit / side for limit, side in ((width.maximum, w), (height.maximum, h)) if limit))
+        shrink = min([1.0, *(limit / side for limit, side in ((width.maximum, w), (height.maximum, h)) if limit)])
         w, h = w * shrink, h * shrink
-        grow = max(1.0, *(limit / side for limit, side in ((width.minimum, w), (height.minimum, h)) if limit))
+        grow = max([1.0, *(limit / side for limit, side in ((width.minimum, w), (height.minimum, h)) if limit)])
         w, h = w * grow, h * grow
     return int(round(w)), int(round(h))
 
 
+def _number(value: Any) -> Any:
+    """A default that a dropdown of sizes spells as text ("1024") read as a number."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return value
+
+
 def _positive(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def size_notes(endpoint: Endpoint, inputs: dict[str, Any], request: GenerationRequest, values: TemplateValues,
+               data: list[Any]) -> list[str]:
+    """What to tell the user about the shape that was sent: never ignore an aspect silently."""
+    if not (request.aspect or (request.width and request.height)):
+        return []
+    if not (request.width and request.height) and request.aspect_ratio() == 1.0:
+        return []  # square is what nearly every app draws by default: nothing worth a note
+    wanted = request.aspect or f"{request.width}x{request.height}"
+    if not any(template in str(value) for value in inputs.values() for template in SIZE_TEMPLATES):
+        if size_controls(endpoint).any():
+            return [f"aspect {wanted} not applied: the config's inputs set the size of {endpoint.label}"]
+        return [f"aspect {wanted} not applied: {endpoint.label} has no size input; the app's default size is used"]
+    sent = _sent_ratio(endpoint, inputs, data)
+    if sent is not None and abs(math.log(sent[0] / values.ratio)) > 0.08:
+        return [f"aspect {wanted} only approximated: {endpoint.label} offers {sent[1]}"]
+    return []
+
+
+def _sent_ratio(endpoint: Endpoint, inputs: dict[str, Any], data: list[Any]) -> Optional[tuple[float, str]]:
+    def sent(parameter: Parameter) -> Any:
+        return data[endpoint.parameters.index(parameter)]
+
+    width, height = bound_to(endpoint, inputs, "{width}"), bound_to(endpoint, inputs, "{height}")
+    if width is not None and height is not None:
+        w, h = _number(sent(width)), _number(sent(height))
+        if _positive(w) and _positive(h):
+            return w / h, f"{sent(width)}x{sent(height)}"
+    resolution = bound_to(endpoint, inputs, "{resolution}")
+    if resolution is not None:
+        sized = [(w, h) for choice, w, h in sized_choices(resolution) if choice == sent(resolution)]
+        if sized:
+            return sized[0][0] / sized[0][1], str(sent(resolution))
+    ratio = bound_to(endpoint, inputs, "{aspect}")
+    if ratio is not None and ratio.choices:
+        listed = [r for choice, r in ratio_choices(ratio) if choice == sent(ratio)]
+        if listed:
+            return listed[0], str(sent(ratio))
+    return None

@@ -51,7 +51,8 @@ class GradioBackend(Backend):
             self.disabled_reason = str(exc)
         languages = config.prompt_languages or (self.preset.prompt_languages if self.preset else ["en"])
         self.prompt_languages = frozenset(languages)
-        self.inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
+        self._given_inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
+        self.inputs: dict[str, Any] = dict(self._given_inputs)  # plus what autobind finds for the endpoint
         token = self._token(environ)
         self._secrets = [token]
         self.headers = self._auth_headers(token)
@@ -154,7 +155,7 @@ class GradioBackend(Backend):
                     for warning in choice.warnings:
                         log.warning("%s: %s", self.name, warning)
                     endpoint = choice.endpoint
-                    self.inputs = auto_inputs(endpoint, self.inputs)
+                    self.inputs = auto_inputs(endpoint, self._given_inputs)
                     check_inputs(endpoint, self.inputs, self.name)
                 except ConfigurationError as exc:
                     self.disabled_reason = exc.detail

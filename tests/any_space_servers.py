@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,16 +19,22 @@ NAMES = ("flux", "interface", "lightning", "chinese", "landscape", "ratio")
 class AnySpaces:
     def __init__(self, version: str) -> None:
         self.version = version
+        self.folder = Path(tempfile.mkdtemp(prefix=f"llm2pic-any-spaces-{version}-"))
+        self.log = open(self.folder / "server.log", "ab")
+        self.tries = 0
+        self._start()
+
+    def _start(self) -> None:
+        # A free port may be taken by another process before the app binds it: wait_ready then
+        # starts again on fresh ports.
+        self.tries += 1
         self.ports = {name: free_port() for name in NAMES}
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_NAME": "127.0.0.1",
                "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
-        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"llm2pic-any-spaces-{version}-{os.getpid()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.log = open(folder / "server.log", "wb")
-        # Cached examples are written under the working directory: give each version its own.
+        # Cached examples are written under the working directory: each version has its own.
         self.process = subprocess.Popen(
-            [str(python_for(version)), str(APP), *(f"{name}={port}" for name, port in self.ports.items())],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=folder)
+            [str(python_for(self.version)), str(APP), *(f"{name}={port}" for name, port in self.ports.items())],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.folder)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -37,6 +44,10 @@ class AnySpaces:
         pending = set(NAMES)
         while pending and time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if self.tries < 3:
+                    self._start()
+                    pending = set(NAMES)
+                    continue
                 raise RuntimeError(f"Gradio {self.version} any-space apps exited; see {self.log.name}")
             for name in sorted(pending):
                 try:

@@ -172,3 +172,20 @@ async def test_a_value_not_in_the_choices_is_a_configuration_error_sent_once(spa
             await chain.generate(GenerationRequest("a fox"))
     assert "not in the list of choices" in caught.value.detail
     assert sum(1 for r in requests if r.startswith("POST")) == 1  # no identical retry
+
+
+def test_cli_json_notes_say_when_the_aspect_could_not_be_applied(spaces, tmp_path, capsys, caplog):
+    import json
+
+    from llm2pic.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[backends]]\ntype = "gradio"\nname = "plain"\nbase_url = "{spaces.url("interface")}"\n',
+                    encoding="utf-8")
+    out = tmp_path / "out.img"
+    assert main(["draw", "a fox", "--no-llm", "--json", "--aspect", "16:9", "--config", str(path),
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert any("aspect 16:9 not applied" in note for note in answer["notes"])
+    assert any("aspect 16:9 not applied" in r.getMessage() for r in caplog.records)  # and in the log

@@ -7,6 +7,7 @@ app has (custom components, 6.x private events) are only reachable here."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 import httpx
@@ -108,6 +109,14 @@ def test_prompt_and_negative_prompt_are_found_by_chinese_and_long_labels():
     assert prompt_parameter(endpoint).label.startswith("提示词")
     bound = auto_inputs(endpoint, {})
     assert bound == {"arg2": "{prompt}", "arg1": "{negative_prompt}"}  # labels without ASCII name nothing
+
+
+def test_a_long_label_is_a_prompt_even_when_it_mentions_a_model():
+    model = comp("textbox", "Model id")
+    prompt = comp("textbox", "Describe what you want the model to draw")
+    image = comp("image")
+    app = app_of([dep([model, prompt], [image], "go")], [model, prompt, image])
+    assert prompt_parameter(app.endpoints[0]).label.startswith("Describe")
 
 
 @pytest.mark.parametrize("labels", [("宽度", "高度"), ("宽", "高"), ("Image Width", "Image Height"), ("imgW", "imgH")])
@@ -253,3 +262,27 @@ async def test_refused_and_tls_failures_name_the_host_once():
                 assert caught.value.detail == f"cannot reach 127.0.0.1: {cause}"
     finally:
         server.close()
+
+
+async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog):
+    # What httpx raises when getaddrinfo fails (httpcore maps socket.gaierror to ConnectError).
+    from llm2pic.backends.chain import BackendChain
+    from llm2pic.backends.registry import build_backend
+    from llm2pic.config.backends import GradioBackendConfig
+
+    calls = []
+
+    def handler(request):
+        calls.append(request.url.host)
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    config = GradioBackendConfig(type="gradio", name="zimage", space="Tongyi-MAI/Z-Image-Turbo")
+    caplog.set_level(logging.INFO, logger="llm2pic")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        chain = BackendChain([build_backend(config, client, {})])
+        with pytest.raises(ConfigurationError) as caught:
+            await chain.generate(GenerationRequest("a fox"))
+    assert caught.value.detail == "cannot reach tongyi-mai-z-image-turbo.hf.space: name not resolved"
+    assert calls == ["tongyi-mai-z-image-turbo.hf.space"]  # no retry
+    failed = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert failed and all(r.levelno < logging.WARNING for r in failed)  # the caller prints the one line

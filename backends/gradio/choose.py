@@ -25,7 +25,7 @@ _GENERATES = re.compile(r"generat|infer|^/run|predict|txt2img|text2img|t2i|text_
 _OTHER_JOB = re.compile(r"img2img|i2i|edit|upscal|inpaint|outpaint|variation|enhanc|caption|describ|interrogat"
                         r"|refin|restor|remov|segment|depth|translat", re.I)
 NEGATIVE = re.compile(r"negative|\bneg\b|neg_prompt|负面|反向|负向|排除|不想要|avoid|unwanted", re.I)
-_PROMPTISH = re.compile(r"prompt|提示|描述|文本|输入|text|caption|query|description|instruction|idea", re.I)
+_PROMPTISH = re.compile(r"prompt|提示|描述|文本|输入|text|caption|query|describ|instruction|idea|what to draw|画", re.I)
 _NOT_PROMPT = re.compile(r"seed|种子|style|风格|lora|model|模型|size|尺寸|url|token|key|path|steps", re.I)
 
 
@@ -108,10 +108,16 @@ def prompt_parameter(endpoint: Endpoint) -> Optional[Parameter]:
     """The text input that gets the prompt: one labelled like a prompt, else the first plain text input."""
     texts = [p for p in endpoint.parameters if p.in_api and p.kind in TEXT_INPUTS and not is_negative(p)]
     for parameter in texts:
-        if _PROMPTISH.search(_words(parameter)) and not _NOT_PROMPT.search(_words(parameter)):
+        if _PROMPTISH.search(_words(parameter)) and not _other_text(parameter):
             return parameter
-    plain = [p for p in texts if not _NOT_PROMPT.search(_words(p))]
+    plain = [p for p in texts if not _other_text(p)]
     return (plain or texts or [None])[0]
+
+
+def _other_text(parameter: Parameter) -> bool:
+    """A short label that names something else (seed, style, model, size, key…); a long label such as
+    "Describe what you want the model to draw" is a prompt whatever words it uses."""
+    return len(parameter.label) <= 24 and bool(_NOT_PROMPT.search(_words(parameter)))
 
 
 def is_negative(parameter: Parameter) -> bool:

@@ -104,8 +104,12 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
         response = await client.get(url, headers=headers)
     except httpx.TransportError as exc:
         host = urlsplit(url).hostname or url
-        raise TransientError(f"cannot reach {host}: {unreachable_cause(exc)}", backend=backend,
-                             user_message="连不上画图服务，稍后再试试吧。") from None
+        cause = unreachable_cause(exc)
+        # A name that does not resolve is a misspelt Space or a blocked or offline network: retrying
+        # within seconds does not help, the next backend might.
+        error = ConfigurationError if cause == "name not resolved" else TransientError
+        raise error(f"cannot reach {host}: {cause}", backend=backend,
+                    user_message="连不上画图服务，稍后再试试吧。") from None
     if is_html(response) or response.status_code in (502, 503, 504):
         raise AppStarting(f"{what} → HTTP {response.status_code} {response.headers.get('content-type', '')}: "
                           "the app is asleep, building or restarting", backend=backend)

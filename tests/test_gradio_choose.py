@@ -286,3 +286,25 @@ async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog)
     assert calls == ["tongyi-mai-z-image-turbo.hf.space"]  # no retry
     failed = [r for r in caplog.records if "failed" in r.getMessage()]
     assert failed and all(r.levelno < logging.WARNING for r in failed)  # the caller prints the one line
+
+
+@pytest.mark.parametrize("config,info", [
+    ({"dependencies": [{"inputs": [1], "outputs": [2], "targets": "x"}], "components": [{"id": 1, "props": []}]}, {}),
+    ({"dependencies": [{"inputs": "abc", "outputs": None, "api_name": 5}], "components": "no"}, {"named_endpoints": []}),
+    ({"dependencies": [None, 3, {"id": "7"}], "components": [{"id": [1]}]}, {"unnamed_endpoints": {"0": []}}),
+])
+async def test_a_config_of_unexpected_shape_is_a_protocol_error_or_nothing_callable(config, info):
+    # Every byte from a server is hostile: parse what makes sense, or fail as a protocol error.
+    from llm2pic.backends.base import ProtocolError
+    from llm2pic.backends.gradio.discovery import discover
+
+    def handler(request):
+        return httpx.Response(200, json=info if request.url.path.endswith("/info") else config)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        try:
+            app = await discover(client, "http://127.0.0.1:1", {}, "b")
+        except ProtocolError:
+            return
+    with pytest.raises(ConfigurationError):
+        by_signature(app, "b")

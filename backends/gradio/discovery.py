@@ -161,13 +161,16 @@ async def discover(client: httpx.AsyncClient, base: str, headers: dict[str, str]
         info = fetched if isinstance(fetched, dict) else {}
     except ConfigurationError:
         info = {}  # apps older than 3.36 have no /info: names then come from labels
-    return parse_app(config, info)
+    try:
+        return parse_app(config, info)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # a config of unexpected shape
+        raise ProtocolError(f"the app's /config could not be read ({type(exc).__name__})", backend=backend) from None
 
 
 def parse_app(config: dict[str, Any], info: dict[str, Any]) -> AppInfo:
     components = {c.get("id"): c for c in config.get("components", []) if isinstance(c, dict)}
-    named_info = info.get("named_endpoints") or {}
-    unnamed_info = info.get("unnamed_endpoints") or {}
+    named_info = _dict(info.get("named_endpoints"))
+    unnamed_info = _dict(info.get("unnamed_endpoints"))
     mode = str(config.get("mode") or "blocks")
     endpoints = []
     for index, dep in enumerate(config["dependencies"]):
@@ -181,7 +184,8 @@ def parse_app(config: dict[str, Any], info: dict[str, Any]) -> AppInfo:
         described = named_info.get(name) if name else unnamed_info.get(str(fn_index))
         input_ids = [i for i in dep.get("inputs") or [] if isinstance(i, (int, str))]
         output_ids = [i for i in dep.get("outputs") or [] if isinstance(i, (int, str))]
-        params = _parameters(input_ids, components, (described or {}).get("parameters") or [])
+        documented = _dict(described).get("parameters")
+        params = _parameters(input_ids, components, documented if isinstance(documented, list) else [])
         targets = dep.get("targets") or []
         first = targets[0] if targets else None
         trigger = first[0] if isinstance(first, (list, tuple)) and first else None
@@ -224,6 +228,10 @@ def hidden_reason(dep: dict[str, Any], endpoint: Endpoint, mode: str, input_kind
     return ""
 
 
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _triggers(dep: dict[str, Any]) -> list[str]:
     found = []
     for target in dep.get("targets") or []:
@@ -246,9 +254,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
     for position, component_id in enumerate(input_ids):
         component = components.get(component_id) or {}
         kind = _kind(component)
-        props = component.get("props") or {}
+        props = component.get("props") if isinstance(component.get("props"), dict) else {}
         in_api = not (component.get("skip_api") or kind == "state")
-        doc = next(documented, {}) if in_api else {}
+        doc = _dict(next(documented, {})) if in_api else {}
         label = str(doc.get("label") or props.get("label") or "")
         name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
         if "parameter_has_default" in doc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -66,3 +67,5 @@ class AnySpaces:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+        if not os.environ.get("LLM2PIC_KEEP_LAB_LOGS"):
+            shutil.rmtree(self.folder, ignore_errors=True)  # cached examples and the log

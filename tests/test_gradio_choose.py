@@ -202,14 +202,16 @@ def test_optional_inputs_without_defaults_get_neutral_values_and_choices_a_valid
     extra["props"].pop("label")
     mode = comp("dropdown", "Mode", choices=[["fast", "fast"], ["slow", "slow"]])  # no value
     files = comp("file", "LoRA file")
-    app = app_of([dep([prompt, init, extra, mode, files], [image])], [prompt, init, extra, mode, files, image])
+    tags = comp("dropdown", "Tags", choices=[["a", "a"], ["b", "b"]], multiselect=True)
+    app = app_of([dep([prompt, init, extra, mode, files, tags], [image])],
+                 [prompt, init, extra, mode, files, tags, image])
     endpoint = app.endpoints[0]
     for p in endpoint.parameters:
         p.has_default = p.default is not None  # as /info says for components without a value
     inputs = auto_inputs(endpoint, {})
     check_inputs(endpoint, inputs, "b")
     data = build_data(endpoint, inputs, TemplateValues("a fox", "", 1024, 1024, 1, "1:1"), "b")
-    assert data == ["a fox", None, "", "fast", None]
+    assert data == ["a fox", None, "", "fast", None, []]
 
 
 def test_an_input_that_cannot_be_left_empty_disables_with_its_name_and_type():

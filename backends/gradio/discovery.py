@@ -33,6 +33,7 @@ class Parameter:
     in_api: bool = True  # False for gr.State and other slots /info does not list
     kind: str = ""  # the component type from /config, lower case: "textbox", "slider", "image", …
     choice_labels: Optional[list[str]] = None  # what the UI shows for each choice (4.x+ [label, value] pairs)
+    multiselect: bool = False  # a dropdown that takes a list of choices
 
     def describe(self) -> str:
         text = f"{self.name} ({self.component})"
@@ -269,7 +270,7 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
             name=str(name), label=label, component=str(doc.get("component") or kind), default=default,
             has_default=has_default, choices=_choices(props.get("choices")), minimum=_number(props.get("minimum")),
             maximum=_number(props.get("maximum")), step=_number(props.get("step")), in_api=in_api, kind=kind,
-            choice_labels=_choice_labels(props.get("choices")),
+            choice_labels=_choice_labels(props.get("choices")), multiselect=props.get("multiselect") is True,
         ))
     return result
 

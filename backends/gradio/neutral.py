@@ -19,7 +19,7 @@ def neutral_value(parameter: Parameter) -> Any:
     number; NO_VALUE for a component type we cannot leave empty safely."""
     kind = parameter.kind or parameter.component.lower()
     if parameter.choices:
-        if kind == "checkboxgroup" or (kind == "dropdown" and isinstance(parameter.default, list)):
+        if kind == "checkboxgroup" or parameter.multiselect or isinstance(parameter.default, list):
             return []
         return parameter.default if parameter.default in parameter.choices else parameter.choices[0]
     if kind in _NONE:
@@ -42,7 +42,8 @@ def neutral_value(parameter: Parameter) -> Any:
 def filled_default(parameter: Parameter) -> Any:
     """What a slot the config does not name gets: the endpoint's default, else a neutral value; a choice
     default that is not among the choices is replaced by a valid one."""
-    if parameter.choices and parameter.kind in ("dropdown", "radio") and not isinstance(parameter.default, list):
+    if parameter.choices and parameter.kind in ("dropdown", "radio") and not parameter.multiselect \
+            and not isinstance(parameter.default, list):
         if parameter.default not in parameter.choices:
             return neutral_value(parameter)
         return parameter.default

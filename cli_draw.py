@@ -44,7 +44,7 @@ def draw(args: argparse.Namespace) -> int:
         fail(f"refused ({exc.detail}): {exc.user_message}")
         return EXIT_REFUSED
     except BackendError as exc:
-        fail(f"every backend failed; last: {exc}")
+        fail(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}")
         return EXIT_BACKENDS
     out = Path(args.out) if args.out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}"
                                                f"{_EXTENSIONS.get(prepared.mime, '.img')}")
@@ -53,7 +53,7 @@ def draw(args: argparse.Namespace) -> int:
         print(json.dumps({
             "prompt": image_prompt.prompt, "negative_prompt": image_prompt.negative_prompt,
             "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
-            "source": image_prompt.source, "notes": list(image_prompt.notes) + list(prepared.notes),
+            "source": image_prompt.source, "notes": list(image_prompt.notes) + list(image.metadata.get("notes") or []) + list(prepared.notes),
             "backend": image.backend, "seed": image.seed, "mime": prepared.mime, "bytes": len(prepared.data),
             "width": prepared.width, "height": prepared.height, "out": str(out),
         }, ensure_ascii=False))
@@ -111,7 +111,7 @@ def _print_progress(event: ProgressEvent) -> None:
         "started": "started",
         "step": f"step {event.step}/{event.total}",
         "log": event.message,
-        "retry": f"retrying: {event.message}",
+        "retry": f"retrying in {event.eta:.0f} s" if event.eta is not None else "retrying",
     }.get(event.kind)
     if text:
         print(f"{event.backend}: {text}", file=sys.stderr)

@@ -154,7 +154,9 @@ class BackendChain:
                 self._record_failure(backend, reached.error)
                 raise self._final_error([*errors, reached.error], unknown_paid) from None
             except BackendError as exc:
-                log.warning("backend %s failed: %s", backend.name, exc)
+                # The last backend's failure is what the caller reports (CLI line, job log): say it once.
+                log.log(logging.INFO if backend is self.backends[-1] else logging.WARNING,
+                        "backend %s failed: %s", backend.name, exc)
                 self._record_failure(backend, exc)
                 errors.append(exc)
                 if exc.outcome_unknown and backend.paid:

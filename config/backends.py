@@ -101,6 +101,14 @@ class GradioBackendConfig(_BackendBase):
             "Endpoint api_name such as /generate; empty = the preset's.",
         ),
     )
+    fn_index: int = Field(
+        default=-1, ge=-1, description="按序号调用事件（Gradio 3 无接口名的应用）；-1 自动 (event index; -1 = automatic)",
+        json_schema_extra=ui(
+            "事件序号", "fn_index",
+            "按序号调用事件（Gradio 3 无接口名的应用）；-1 自动选择",
+            "Call the event with this index (Gradio 3 apps without API names); -1 = choose automatically.",
+        ),
+    )
     inputs: dict[str, Any] = Field(
         default_factory=dict,
         description="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect}"

@@ -50,7 +50,7 @@ def test_draw_exits_3_with_one_line_when_every_backend_fails(tmp_path, lab_serve
     path = write_config(tmp_path, lab_servers["6"], 'preset = "none"\napi_name = "/quota"')
     assert main(["draw", "a fox", "--no-llm", "--config", str(path)]) == 3
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("llm2pic: every backend failed; last: [lab] quota:")
+    assert last.startswith("llm2pic: every backend failed; last: lab: app reports quota exhausted")
 
 
 def test_draw_exits_2_on_a_bad_config(tmp_path, capsys):

@@ -138,7 +138,7 @@ async def test_full_queue_is_transient(respx_mock):
 @respx.mock
 async def test_connection_refused_is_transient(respx_mock):
     respx_mock.get(f"{BASE}/config").mock(side_effect=httpx.ConnectError("connection refused"))
-    with pytest.raises(TransientError, match="cannot connect"):
+    with pytest.raises(TransientError, match="cannot reach lab-space.hf.space: connection refused"):
         await generate()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import time
@@ -18,12 +19,16 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     TransientError, no_progress)
 from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
+from .autobind import auto_inputs
+from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
-from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
+from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
+from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
 
+log = logging.getLogger(__name__)
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
 # File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
@@ -46,12 +51,15 @@ class GradioBackend(Backend):
             self.disabled_reason = str(exc)
         languages = config.prompt_languages or (self.preset.prompt_languages if self.preset else ["en"])
         self.prompt_languages = frozenset(languages)
-        self.inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
+        self._given_inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
+        self.inputs: dict[str, Any] = dict(self._given_inputs)  # plus what autobind finds for the endpoint
         token = self._token(environ)
         self._secrets = [token]
         self.headers = self._auth_headers(token)
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
+        self.choice: Optional[Choice] = None
+        self._last_app: Optional[AppInfo] = None  # what discovery found, even when no endpoint fits
         self.transport: Optional[str] = None
         self._prepare_lock = asyncio.Lock()
 
@@ -74,8 +82,11 @@ class GradioBackend(Backend):
                         job: list[JobContext]) -> list[GeneratedImage]:
         with self._map_errors():
             app, endpoint = await self._prepare(progress)
-            values = self._values(request)
+            values = self._values(request, endpoint)
             data = build_data(endpoint, self.inputs, values, self.name)
+            notes = size_notes(endpoint, self.inputs, request, values, data)
+            for note in notes:
+                log.warning("%s: %s", self.name, note)
             try:
                 outputs = await self._run(app, endpoint, data, progress, job)
             except ConfigurationError:
@@ -93,7 +104,7 @@ class GradioBackend(Backend):
                 data_bytes, mime = await self._download(ref, app)
                 images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
                     "gradio_version": app.version, "transport": self.transport, "file": ref.name,
-                    "endpoint": endpoint.api_name}))
+                    "endpoint": endpoint.label, "notes": list(notes)}))
             return images
 
     async def _run(self, app: AppInfo, endpoint: Endpoint, data: list[Any], progress: ProgressCallback,
@@ -136,20 +147,20 @@ class GradioBackend(Backend):
                 raise ConfigurationError(f"backend disabled: {self.disabled_reason}", backend=self.name)
             if self.app is None or self.endpoint is None:
                 app = await self._discover_waiting(progress)
+                self._last_app = app
                 try:
-                    name = pick_endpoint_name(self.config.api_name, self.preset and self.preset.api_name,
-                                              app.named(), self.name)
-                    endpoint = app.find(name)
-                    if endpoint is None:
-                        raise ConfigurationError(
-                            f"the app has no endpoint {name}; it has: {', '.join(app.named()) or 'none'}",
-                            backend=self.name)
-                    self.inputs = with_default_prompt(endpoint, self.inputs)
+                    choice = choose_endpoint(app, api_name=self.config.api_name, fn_index=self.config.fn_index,
+                                             preset_api_name=self.preset.api_name if self.preset else "",
+                                             backend=self.name)
+                    for warning in choice.warnings:
+                        log.warning("%s: %s", self.name, warning)
+                    endpoint = choice.endpoint
+                    self.inputs = auto_inputs(endpoint, self._given_inputs)
                     check_inputs(endpoint, self.inputs, self.name)
                 except ConfigurationError as exc:
                     self.disabled_reason = exc.detail
                     raise ConfigurationError(f"backend disabled: {exc.detail}", backend=self.name) from None
-                self.app, self.endpoint = app, endpoint
+                self.app, self.endpoint, self.choice = app, endpoint, choice
             return self.app, self.endpoint
 
     async def _discover_waiting(self, progress: ProgressCallback) -> AppInfo:
@@ -200,8 +211,8 @@ class GradioBackend(Backend):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _values(self, request: GenerationRequest) -> TemplateValues:
-        width, height = request.size()
+    def _values(self, request: GenerationRequest, endpoint: Endpoint) -> TemplateValues:
+        width, height = target_size(endpoint, self.inputs, request)
         seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
         divisor = math.gcd(width, height)
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
@@ -249,21 +260,20 @@ class GradioBackend(Backend):
             with self._map_errors():
                 app, endpoint = await self._prepare()
         except BackendError as exc:
-            if self.app is None:
-                try:
-                    with self._map_errors():
-                        self.app = await discover(self.client, self.base, self.headers, self.name)
-                except BackendError:
-                    return BackendReport(self.name, False, exc.detail, lines)
-            return BackendReport(self.name, False, exc.detail, lines + self._describe(self.app))
-        summary = (f"ok: gradio {app.version}, endpoint {endpoint.api_name}, "
-                   f"transport {self.transport or self._transports(app)[0]}")
-        return BackendReport(self.name, True, summary, lines + self._describe(app))
-
-    def _describe(self, app: AppInfo) -> list[str]:
-        lines = [f"gradio {app.version}, api prefix {app.api_prefix or '(none)'}, "
-                 f"protocol {app.protocol or 'ws (Gradio 3: /run only)'}"]
-        for endpoint in app.endpoints:
-            lines.append(f"endpoint {endpoint.api_name or '(unnamed)'} fn_index={endpoint.fn_index}")
-            lines.extend(f"    {p.describe()}" for p in endpoint.parameters if p.in_api)
-        return lines
+            if self._last_app is None:  # discovery itself failed: its one line says why
+                return BackendReport(self.name, False, exc.detail, lines)
+            return BackendReport(self.name, False, exc.detail, lines + describe_app(self._last_app, None))
+        transport = self.transport or self._transports(app)[0]
+        summary = f"ok: gradio {app.version}, endpoint {endpoint.label}, transport {transport}"
+        lines += describe_app(app, self.choice)
+        try:
+            sample = self._values(GenerationRequest(SAMPLE_PROMPT, aspect="16:9", seed=42), endpoint)
+            data = build_data(endpoint, self.inputs, sample, self.name)
+            lines += describe_payload(app, endpoint, data, transport)
+            lines += size_notes(endpoint, self.inputs, GenerationRequest(SAMPLE_PROMPT, aspect="16:9"), sample, data)
+        except BackendError as exc:
+            lines.append(f"payload: cannot be built: {exc.detail}")
+        lines.append("config block (paste into config.toml to pin this choice):")
+        lines += ["    " + line for line in backends_block(self.name, self.config.space, self.config.base_url,
+                                                            endpoint, self.inputs, self.config.fn_index >= 0)]
+        return BackendReport(self.name, True, summary, lines)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from ..base import ConfigurationError, ProtocolError, TransientError
@@ -29,6 +31,9 @@ class Parameter:
     maximum: Optional[float] = None
     step: Optional[float] = None
     in_api: bool = True  # False for gr.State and other slots /info does not list
+    kind: str = ""  # the component type from /config, lower case: "textbox", "slider", "image", …
+    choice_labels: Optional[list[str]] = None  # what the UI shows for each choice (4.x+ [label, value] pairs)
+    multiselect: bool = False  # a dropdown that takes a list of choices
 
     def describe(self) -> str:
         text = f"{self.name} ({self.component})"
@@ -51,6 +56,15 @@ class Endpoint:
     trigger_id: Optional[int]
     parameters: list[Parameter]
     queued: bool = True
+    outputs: list[str] = field(default_factory=list)  # output component types, lower case
+    triggers: list[str] = field(default_factory=list)  # "click", "submit", "load", …
+    hidden: str = ""  # why a client should not call it ("" = callable); see hidden_reason()
+    input_ids: tuple = ()  # component ids, to recognise the same function registered twice
+    output_ids: tuple = ()
+
+    @property
+    def label(self) -> str:
+        return self.api_name or f"fn_index {self.fn_index}"
 
 
 @dataclass
@@ -58,7 +72,8 @@ class AppInfo:
     version: str
     api_prefix: str
     protocol: Optional[str]  # None: Gradio 3 (WebSocket queue, not used here)
-    endpoints: list[Endpoint] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)  # every event, the hidden ones too
+    mode: str = "blocks"  # "interface" for a gr.Interface app
 
     @property
     def major(self) -> int:
@@ -70,20 +85,32 @@ class AppInfo:
         return (parts[0], parts[1]) >= (major, minor)
 
     def find(self, api_name: str) -> Optional[Endpoint]:
+        """A named endpoint; a callable one wins over a hidden one of the same name."""
         wanted = "/" + api_name.lstrip("/")
-        return next((e for e in self.endpoints if e.api_name == wanted), None)
+        found = [e for e in self.endpoints if e.api_name == wanted]
+        return next((e for e in found if not e.hidden), found[0] if found else None)
+
+    def by_fn_index(self, fn_index: int) -> Optional[Endpoint]:
+        return next((e for e in self.endpoints if e.fn_index == fn_index), None)
+
+    def callable(self) -> list[Endpoint]:
+        return [e for e in self.endpoints if not e.hidden]
 
     def named(self) -> list[str]:
-        return [e.api_name for e in self.endpoints if e.api_name]
+        return [e.api_name for e in self.callable() if e.api_name]
 
 
 async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str], what: str, backend: str) -> Any:
     try:
         response = await client.get(url, headers=headers)
-    except httpx.TimeoutException:
-        raise TransientError(f"{what}: timed out", backend=backend) from None
     except httpx.TransportError as exc:
-        raise TransientError(f"{what}: cannot connect ({type(exc).__name__})", backend=backend) from None
+        host = urlsplit(url).hostname or url
+        cause = unreachable_cause(exc)
+        # A name that does not resolve is a misspelt Space or a blocked or offline network: retrying
+        # within seconds does not help, the next backend might.
+        error = ConfigurationError if cause == "name not resolved" else TransientError
+        raise error(f"cannot reach {host}: {cause}", backend=backend,
+                    user_message="连不上画图服务，稍后再试试吧。") from None
     if is_html(response) or response.status_code in (502, 503, 504):
         raise AppStarting(f"{what} → HTTP {response.status_code} {response.headers.get('content-type', '')}: "
                           "the app is asleep, building or restarting", backend=backend)
@@ -93,6 +120,34 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
         return response.json()
     except ValueError:
         raise ProtocolError(f"{what}: answer is not JSON", backend=backend) from None
+
+
+_CAUSES = (
+    (re.compile(r"name or service not known|nodename nor servname|name resolution|no address associated"
+                r"|getaddrinfo|name does not resolve|\[Errno -[235]\]", re.I), "name not resolved"),
+    (re.compile(r"connection refused|errno 111|\[Errno 61\]|actively refused", re.I), "connection refused"),
+    (re.compile(r"ssl|tls|certificate|handshake", re.I), "TLS"),
+    (re.compile(r"network is unreachable|no route to host", re.I), "network unreachable"),
+)
+
+
+def unreachable_cause(exc: httpx.TransportError) -> str:
+    """The reason a connection failed, in the words a user knows."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text, seen = "", exc  # the OS error is often only in the chained cause
+    chain: Optional[BaseException] = exc
+    while chain is not None and len(text) < 2000:
+        text += f" {type(chain).__name__}: {chain}"
+        chain = chain.__cause__ or chain.__context__
+        if chain is seen:
+            break
+    for pattern, cause in _CAUSES:
+        if pattern.search(text):
+            return cause
+    if isinstance(exc, httpx.ProxyError):
+        return "the proxy refused the connection"
+    return "connection failed" if isinstance(exc, httpx.ConnectError) else "connection lost"
 
 
 async def discover(client: httpx.AsyncClient, base: str, headers: dict[str, str], backend: str) -> AppInfo:
@@ -107,29 +162,91 @@ async def discover(client: httpx.AsyncClient, base: str, headers: dict[str, str]
         info = fetched if isinstance(fetched, dict) else {}
     except ConfigurationError:
         info = {}  # apps older than 3.36 have no /info: names then come from labels
-    return parse_app(config, info)
+    try:
+        return parse_app(config, info)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # a config of unexpected shape
+        raise ProtocolError(f"the app's /config could not be read ({type(exc).__name__})", backend=backend) from None
 
 
 def parse_app(config: dict[str, Any], info: dict[str, Any]) -> AppInfo:
     components = {c.get("id"): c for c in config.get("components", []) if isinstance(c, dict)}
-    named_info = info.get("named_endpoints") or {}
-    unnamed_info = info.get("unnamed_endpoints") or {}
+    named_info = _dict(info.get("named_endpoints"))
+    unnamed_info = _dict(info.get("unnamed_endpoints"))
+    mode = str(config.get("mode") or "blocks")
     endpoints = []
     for index, dep in enumerate(config["dependencies"]):
         if not isinstance(dep, dict):
             continue
         api_name = dep.get("api_name")
-        if api_name is False or dep.get("api_visibility") == "private":
-            continue
         fn_index = dep.get("id", index)
-        name = "/" + str(api_name).lstrip("/") if api_name else ""
+        if not isinstance(fn_index, int):
+            continue
+        name = "/" + str(api_name).lstrip("/") if isinstance(api_name, str) and api_name else ""
         described = named_info.get(name) if name else unnamed_info.get(str(fn_index))
-        params = _parameters(dep.get("inputs") or [], components, (described or {}).get("parameters") or [])
+        input_ids = [i for i in dep.get("inputs") or [] if isinstance(i, (int, str))]
+        output_ids = [i for i in dep.get("outputs") or [] if isinstance(i, (int, str))]
+        documented = _dict(described).get("parameters")
+        params = _parameters(input_ids, components, documented if isinstance(documented, list) else [])
         targets = dep.get("targets") or []
-        trigger = targets[0][0] if targets and isinstance(targets[0], (list, tuple)) else None
-        endpoints.append(Endpoint(name, int(fn_index), trigger, params, dep.get("queue") is not False))
+        first = targets[0] if targets else None
+        trigger = first[0] if isinstance(first, (list, tuple)) and first else None
+        endpoint = Endpoint(
+            name, int(fn_index), trigger if isinstance(trigger, int) else None, params, dep.get("queue") is not False,
+            outputs=[_kind(components.get(i)) for i in output_ids], triggers=_triggers(dep),
+            input_ids=tuple(input_ids), output_ids=tuple(output_ids))
+        endpoint.hidden = hidden_reason(dep, endpoint, mode, [_kind(components.get(i)) for i in input_ids])
+        endpoints.append(endpoint)
     return AppInfo(str(config.get("version") or "0"), str(config.get("api_prefix") or "").rstrip("/"),
-                   config.get("protocol"), endpoints)
+                   config.get("protocol"), endpoints, mode)
+
+
+PRIVATE = "private (api_name=False)"
+UNDOCUMENTED = "not in the API docs"
+_LAMBDA = re.compile(r"^/lambda(_\d+)?$")
+_HOUSEKEEPING = re.compile(r"^/(flag|clear|reset|load_example|js_fn|unnamed)(_\d+)?$")
+_TEXT = frozenset({"textbox", "textarea", "multimodaltextbox"})
+
+
+def hidden_reason(dep: dict[str, Any], endpoint: Endpoint, mode: str, input_kinds: list[str]) -> str:
+    """Why a client should not call this event ("" when it may): Gradio's own visibility flags, then
+    the events apps get without asking (gr.Examples, Flag, clear buttons, lambdas, load handlers)."""
+    if dep.get("backend_fn") is False:
+        return "JS-only"
+    if "dataset" in input_kinds or "dataset" in endpoint.outputs:
+        return "gr.Examples"
+    if dep.get("api_visibility") == "private" or dep.get("api_name") is False:
+        return PRIVATE
+    if dep.get("api_visibility") == "undocumented" or dep.get("show_api") is False:
+        return UNDOCUMENTED
+    if _LAMBDA.match(endpoint.api_name):
+        return "lambda helper"
+    if _HOUSEKEEPING.match(endpoint.api_name):
+        return "housekeeping (flag/clear/examples)"
+    if not endpoint.api_name and mode in ("interface", "tabbed_interface"):
+        return UNDOCUMENTED  # Gradio 3's Interface publishes only its named function
+    if endpoint.triggers and set(endpoint.triggers) <= {"load"} and not (_TEXT & set(input_kinds)):
+        return "load handler"
+    return ""
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _triggers(dep: dict[str, Any]) -> list[str]:
+    found = []
+    for target in dep.get("targets") or []:
+        if isinstance(target, (list, tuple)) and len(target) > 1:
+            found.append(str(target[1]))
+        elif isinstance(dep.get("trigger"), str):  # Gradio 3: ids in targets, one "trigger" for all
+            found.append(dep["trigger"])
+    if not found and isinstance(dep.get("trigger"), str):
+        found.append(dep["trigger"])  # 3.x load events have no targets
+    return found
+
+
+def _kind(component: Optional[dict[str, Any]]) -> str:
+    return str((component or {}).get("type") or "").lower()
 
 
 def _parameters(input_ids: list, components: dict, described: list) -> list[Parameter]:
@@ -137,10 +254,10 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
     result = []
     for position, component_id in enumerate(input_ids):
         component = components.get(component_id) or {}
-        kind = str(component.get("type") or "")
-        props = component.get("props") or {}
+        kind = _kind(component)
+        props = component.get("props") if isinstance(component.get("props"), dict) else {}
         in_api = not (component.get("skip_api") or kind == "state")
-        doc = next(documented, {}) if in_api else {}
+        doc = _dict(next(documented, {})) if in_api else {}
         label = str(doc.get("label") or props.get("label") or "")
         name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
         if "parameter_has_default" in doc:
@@ -151,8 +268,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
             default = props.get("value")
         result.append(Parameter(
             name=str(name), label=label, component=str(doc.get("component") or kind), default=default,
-            has_default=has_default, choices=_choices(props.get("choices")), minimum=props.get("minimum"),
-            maximum=props.get("maximum"), step=props.get("step"), in_api=in_api,
+            has_default=has_default, choices=_choices(props.get("choices")), minimum=_number(props.get("minimum")),
+            maximum=_number(props.get("maximum")), step=_number(props.get("step")), in_api=in_api, kind=kind,
+            choice_labels=_choice_labels(props.get("choices")), multiselect=props.get("multiselect") is True,
         ))
     return result
 
@@ -162,6 +280,16 @@ def _choices(raw: Any) -> Optional[list[Any]]:
         return None
     # 4.x+ lists [label, value] pairs; 3.x lists the values.
     return [c[1] if isinstance(c, (list, tuple)) and len(c) == 2 else c for c in raw]
+
+
+def _choice_labels(raw: Any) -> Optional[list[str]]:
+    if not isinstance(raw, list):
+        return None
+    return [str(c[0]) if isinstance(c, (list, tuple)) and len(c) == 2 else str(c) for c in raw]
+
+
+def _number(value: Any) -> Optional[float]:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _name_from_label(label: str) -> str:

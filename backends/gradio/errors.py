@@ -16,7 +16,8 @@ _TRANSIENT = re.compile(
     r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE
 )
 _REJECTED = re.compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
-_OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value", re.IGNORECASE)
+_OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value|not in the list of choices"
+                           r"|Could not preprocess input component", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
 HIDDEN_ERROR = "the app failed and hides details (it was not launched with show_error)"

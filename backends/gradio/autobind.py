@@ -1,0 +1,156 @@
+"""Binding a request to an endpoint the config says nothing about: which input gets the prompt, the
+negative prompt, the seed, and the size or aspect (width/height numbers, a `W×H` choice or a ratio
+choice). The result is an ordinary `inputs` table of templates, so what `doctor` prints can be pasted
+into the config and means the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .choose import is_negative, prompt_parameter
+from .discovery import Endpoint, Parameter
+
+_SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})|\(\s*(\d{2,5})\s*,\s*(\d{2,5})\s*\)")
+_RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])")
+_WIDTH = re.compile(r"width|^(img|image|target|output)?_?w$|宽度|图像宽|图片宽|^宽(?!高比)", re.I)
+_HEIGHT = re.compile(r"height|^(img|image|target|output)?_?h$|高度|图像高|图片高|^高(?![级清])", re.I)
+_WORDED = (
+    (re.compile(r"square|正方|方形|1:1", re.I), 1.0),
+    (re.compile(r"landscape|wide|horizontal|横", re.I), 16 / 9),
+    (re.compile(r"portrait|tall|vertical|竖", re.I), 9 / 16),
+)
+_SHAPE_LABEL = re.compile(r"ratio|aspect|orient|比例|方向|画幅|尺寸|size|format|shape|layout", re.I)
+_SEED = re.compile(r"^seed$|^seed[ _]|种子", re.I)
+_RANDOMIZE = re.compile(r"random|随机", re.I)
+_NUMBERS = frozenset({"slider", "number"})
+_CHOICES = frozenset({"dropdown", "radio"})
+SIZE_TEMPLATES = ("{width}", "{height}", "{resolution}", "{aspect}")
+
+
+@dataclass(frozen=True)
+class SizeControls:
+    width: Optional[Parameter] = None
+    height: Optional[Parameter] = None
+    resolution: Optional[Parameter] = None  # a choice of "W×H" strings
+    ratio: Optional[Parameter] = None  # a choice of "16:9" strings
+
+    def any(self) -> bool:
+        return bool((self.width and self.height) or self.resolution or self.ratio)
+
+
+def size_controls(endpoint: Endpoint) -> SizeControls:
+    params = [p for p in endpoint.parameters if p.in_api]
+    numbers = [p for p in params if p.kind in _NUMBERS or p.component.lower() in _NUMBERS
+               or (p.kind in _CHOICES and numeric_choices(p))]
+    width = next((p for p in numbers if _matches(_WIDTH, p) and not _matches(_HEIGHT, p)), None)
+    height = next((p for p in numbers if _matches(_HEIGHT, p) and not _matches(_WIDTH, p)), None)
+    choices = [p for p in params if p.choices and (p.kind in _CHOICES or not p.kind)]
+    resolution = next((p for p in choices if len(sized_choices(p)) >= 2), None)
+    ratio = next((p for p in choices if p is not resolution and len(ratio_choices(p)) >= 2), None)
+    if width is None or height is None:
+        width = height = None
+    return SizeControls(width, height, resolution, ratio)
+
+
+def auto_inputs(endpoint: Endpoint, configured: dict[str, Any]) -> dict[str, Any]:
+    """Templates for the inputs the config leaves open; the configured ones are kept as they are."""
+    taken = {position(endpoint, key) for key in configured} - {None}
+    texts = " ".join(str(v) for v in configured.values())
+    bound: dict[str, Any] = {}
+
+    def bind(parameter: Optional[Parameter], value: Any) -> None:
+        if parameter is None:
+            return
+        index = endpoint.parameters.index(parameter)
+        if index not in taken:
+            bound[key_for(endpoint, index)] = value
+            taken.add(index)
+
+    if "{prompt}" not in texts:
+        bind(prompt_parameter(endpoint), "{prompt}")
+    if "{negative_prompt}" not in texts:
+        bind(next((p for p in endpoint.parameters if p.in_api and p.kind in ("textbox", "textarea")
+                   and is_negative(p)), None), "{negative_prompt}")
+    if not any(template in texts for template in SIZE_TEMPLATES):
+        controls = size_controls(endpoint)
+        bind(controls.width, "{width}")
+        bind(controls.height, "{height}")
+        bind(controls.resolution, "{resolution}")
+        bind(controls.ratio, "{aspect}")
+    if "{seed}" not in texts:
+        seed = next((p for p in endpoint.parameters if p.in_api and p.kind in _NUMBERS and _matches(_SEED, p)), None)
+        if seed is not None:
+            bind(seed, "{seed}")
+            bind(next((p for p in endpoint.parameters if p.in_api and p.kind == "checkbox"
+                       and _matches(_RANDOMIZE, p)), None), False)
+    return {**bound, **configured}
+
+
+def key_for(endpoint: Endpoint, index: int) -> str:
+    """An input's key in the config: its name when that is unique, else its position."""
+    name = endpoint.parameters[index].name
+    same = [p for p in endpoint.parameters if p.in_api and p.name == name]
+    return name if len(same) == 1 and not name.isdigit() else str(index)
+
+
+def sized_choices(parameter: Parameter) -> list[tuple[Any, int, int]]:
+    """(choice, width, height) for each choice that reads as a size, from its value or its label."""
+    found = []
+    for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
+        match = _SIZE.search(str(choice)) or _SIZE.search(str(label))
+        if match:
+            width, height = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+            found.append((choice, int(width), int(height)))
+    return found
+
+
+def ratio_choices(parameter: Parameter) -> list[tuple[Any, float]]:
+    """(choice, width / height) for each choice that reads as an aspect ratio: "16:9", "9:16 (Portrait)",
+    or only a word ("Landscape", "竖屏", "Square")."""
+    found = []
+    for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
+        match = _RATIO.search(str(choice)) or _RATIO.search(str(label))
+        if match and float(match.group(2)) > 0 and float(match.group(1)) > 0:
+            found.append((choice, float(match.group(1)) / float(match.group(2))))
+    if len(found) >= 2 or not _matches(_SHAPE_LABEL, parameter):
+        return found  # words alone count only on an input labelled as a shape (not a "Portrait" style)
+    worded = []
+    for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
+        ratio = next((r for pattern, r in _WORDED if pattern.search(f"{choice} {label}")), None)
+        if ratio is not None:
+            worded.append((choice, ratio))
+    return worded if len(worded) >= 2 else found
+
+
+def numeric_choices(parameter: Parameter) -> list[tuple[Any, float]]:
+    """(choice, number) when every choice is a plain number ("512", 768): a width or height picker."""
+    found = []
+    for choice in parameter.choices or []:
+        try:
+            found.append((choice, float(str(choice).strip())))
+        except ValueError:
+            return []
+    return found if len(found) >= 2 else []
+
+
+def bound_to(endpoint: Endpoint, inputs: dict[str, Any], template: str) -> Optional[Parameter]:
+    """The parameter whose configured value is exactly `template`."""
+    for key, value in inputs.items():
+        index = position(endpoint, key)
+        if index is not None and value == template:
+            return endpoint.parameters[index]
+    return None
+
+
+def _matches(pattern: re.Pattern, parameter: Parameter) -> bool:
+    return bool(pattern.search(parameter.name.strip()) or pattern.search(parameter.label.strip()))
+
+
+def position(endpoint: Endpoint, key: str) -> Optional[int]:
+    """Inputs are named by parameter name, or by position ("0" is the first) for apps without names."""
+    if key.isdigit():
+        return int(key) if int(key) < len(endpoint.parameters) else None
+    return next((i for i, p in enumerate(endpoint.parameters) if p.in_api and p.name == key), None)

@@ -17,8 +17,10 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
 from ..edge import map_transport_errors
+from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .discovery import AppInfo, AppStarting, Endpoint, discover
+from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
@@ -50,6 +52,8 @@ class GradioBackend(Backend):
         token = self._token(environ)
         self._secrets = [token]
         self.headers = self._auth_headers(token)
+        zero_gpu = config.zero_gpu == "yes" or (config.zero_gpu == "auto" and self.host.endswith(".hf.space"))
+        self.quota_group = zero_gpu_group(token) if zero_gpu else None
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
         self.transport: Optional[str] = None
@@ -237,6 +241,8 @@ class GradioBackend(Backend):
                 yield
         except BackendError as exc:
             exc.detail = redact(exc.detail, self._secrets)
+            if self.quota_group and is_zero_gpu_quota(exc):
+                exc.quota_group = self.quota_group
             raise
         except ValueError as exc:  # an oversized server-sent event
             raise ProtocolError(str(exc), backend=self.name) from None

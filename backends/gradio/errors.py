@@ -15,6 +15,8 @@ _QUOTA = re.compile(
 _TRANSIENT = re.compile(
     r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE
 )
+# Quota errors that ZeroGPU raises on the caller's quota (spaces/zero/client.py), as opposed to an app's own limits.
+_ZERO_GPU_QUOTA = re.compile(r"zerogpu|gpu quota|gpu limit|runs limit", re.IGNORECASE)
 _REJECTED = re.compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
 _OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
@@ -58,3 +60,8 @@ def app_error(message: Optional[str], title: Optional[str], *, backend: str) -> 
     if _OUT_OF_RANGE.search(text):
         return ConfigurationError(f"app refused an input value: {label}", backend=backend)
     return TransientError(f"app raised an error: {label or HIDDEN_ERROR}", backend=backend)
+
+
+def is_zero_gpu_quota(error: BackendError) -> bool:
+    """Whether a quota error is ZeroGPU's (it then concerns every Space called with the same token)."""
+    return isinstance(error, QuotaError) and bool(_ZERO_GPU_QUOTA.search(error.detail))

@@ -81,6 +81,11 @@ async def _probe_all(config: Config) -> int:
             for line in report.lines:
                 print(f"  {line}")
             healthy = healthy and (report.ok or not backend_config.enabled)
+        from .hub.zero_gpu_report import doctor_lines
+
+        enabled = [b for c, b in zip(config.backends, engine.backends) if c.enabled]
+        for line in await doctor_lines(enabled):
+            print(line)
     finally:
         await engine.retire()
     return EXIT_OK if healthy else EXIT_BACKENDS

@@ -211,6 +211,13 @@ class GradioBackend(Backend):
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
         return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
 
+    def hub_token(self) -> str:
+        """The Hugging Face token this backend's ZeroGPU calls spend ("" when none, or not a Space), for the
+        quota reading of doctor and /pic status."""
+        if not self.quota_group or not (self.config.space or self.host.endswith(".hf.space")):
+            return ""
+        return self._secrets[0]
+
     def _token(self, environ: Mapping[str, str]) -> str:
         explicit = self.config.hf_token.get_secret_value().strip()
         if explicit:

@@ -69,6 +69,12 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
         return hub_error(error, step, hardware=options.hardware, name=repo_id, secrets=secrets)
 
     repo_id = options.name
+    from huggingface_hub.utils import validate_repo_id
+
+    try:  # before any request: the library would raise this later, as a ValueError nobody expects
+        validate_repo_id(options.name if "/" in options.name else f"user/{options.name}")
+    except ValueError as exc:
+        raise DeployFailed(f"{options.name!r} is not a valid Space name: {exc}", EXIT_USER_MUST_ACT) from None
     try:
         who = api.whoami()
     except (HfHubHTTPError, OSError) as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from gradio_servers import LabServer
 from llm2pic.backends.base import GenerationRequest, QuotaError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.quota_groups import zero_gpu_group
@@ -33,14 +32,9 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture(scope="module")
-def lab6():
-    server = LabServer("6")
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+@pytest.fixture
+def lab6(lab_servers):
+    return lab_servers["6"]  # the session's real Gradio 6 lab app (conftest.py)
 
 
 class Counting:

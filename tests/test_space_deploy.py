@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fake_hub import FakeHub
-from gradio_servers import LabServer, free_port
+from gradio_servers import free_port
 from llm2pic import cli
 from llm2pic.config.load import load_config_data
 
@@ -42,14 +42,9 @@ deadline = 200   # seconds
 """
 
 
-@pytest.fixture(scope="module")
-def lab6():
-    server = LabServer("6")
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+@pytest.fixture
+def lab6(lab_servers):
+    return lab_servers["6"]  # the session's real Gradio 6 lab app (conftest.py)
 
 
 @pytest.fixture
@@ -222,6 +217,12 @@ def test_rate_limited_429_says_how_long_to_wait(hub, app_folder, tmp_path, capsy
     assert deploy(app_folder, "my-pics", "--config", str(config_file(tmp_path))) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "429" in err and "120 s" in err
+
+
+def test_a_bad_name_stops_before_the_hub(hub, app_folder, tmp_path, capsys):
+    assert deploy(app_folder, "bad name!", "--config", str(config_file(tmp_path))) == 2
+    assert "'bad name!' is not a valid Space name" in capsys.readouterr().err
+    assert not [r for r in hub.requests if r[1] != "/api/agent-harnesses"]
 
 
 def test_missing_token_and_unusable_config_stop_before_the_hub(hub, app_folder, tmp_path, capsys, monkeypatch):

@@ -254,6 +254,17 @@ def test_build_error_prints_the_log_tail_with_the_token_redacted(hub, app_folder
     assert path.read_text(encoding="utf-8") == before
 
 
+def test_runtime_error_prints_the_run_log(hub, app_folder, tmp_path, capsys):
+    hub.scenario.stages = [("BUILDING", 0.1), ("APP_STARTING", 0.1), ("RUNTIME_ERROR", 0.0)]
+    hub.scenario.error_message = "Exit code: 1. Reason: CUDA out of memory"
+    hub.scenario.run_log = ["Loading model", f"token={TOKEN} rejected", "torch.OutOfMemoryError: CUDA out of memory"]
+    assert deploy(app_folder, "my-pics", "--config", str(config_file(tmp_path))) == 3
+    err = capsys.readouterr().err
+    assert TOKEN not in err and "token=*** rejected" in err and "run log, last 3 lines:" in err
+    assert err.strip().splitlines()[-1] == ("llm2pic: alice/my-pics did not come up: RUNTIME_ERROR: Exit code: 1. "
+                                            "Reason: CUDA out of memory")
+
+
 def test_a_space_that_never_starts_times_out(hub, app_folder, tmp_path, capsys):
     hub.scenario.stages = [("BUILDING", 0.0)]
     assert deploy(app_folder, "my-pics", "--config", str(config_file(tmp_path)), "--wait", "1") == 3

@@ -76,3 +76,26 @@ async def test_quota_answers_are_bounded_and_checked(hub):
         await fetch_zero_gpu_quota(TOKEN)
     with pytest.raises(QuotaUnavailable, match="no Hugging Face token"):
         await fetch_zero_gpu_quota("")
+
+
+async def test_pic_status_in_the_plugin_shows_the_quota(hub, plugin_module, tmp_path):
+    import re
+
+    from maibot_fake_host import FakeHost, start_plugin
+
+    host = FakeHost()
+    config = {"backends": [{"type": "gradio", "name": "mine", "space": "alice/pics", "hf_token": TOKEN}]}
+    plugin = await start_plugin(plugin_module, host, config, tmp_path)
+    try:
+        [component] = [c for c in plugin.get_components() if c["name"] == "pic"]
+        pattern = component["metadata"]["command_pattern"]
+        text = "/pic status"
+        await plugin.pic_command(text=text, stream_id="s1", group_id="g1", platform="qq", user_id="u1",
+                                 is_local_operator=False, matched_groups=re.match(pattern, text).groupdict(),
+                                 message={}, plugin_config={})
+        status = host.texts()[-1]
+        assert "mine：正常" in status
+        assert status.splitlines()[-1].startswith("ZeroGPU 额度：今天还剩 42 秒（共 300 秒），约 ")
+        assert TOKEN not in status
+    finally:
+        await plugin.on_unload()

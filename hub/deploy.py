@@ -193,13 +193,14 @@ def _wait_until_running(api, repo_id: str, commit: str, deadline: float, options
                 raise hub_error(exc, "waiting for the Space", hardware=options.hardware, name=repo_id,
                                 secrets=secrets) from None
             runtime = None  # a passing Hub hiccup: keep waiting
-        stage = str(getattr(runtime, "stage", "") or "") if runtime is not None else last
+        stage = str(getattr(runtime, "stage", "") or "") if runtime is not None else last.split(" ")[0]
         running_sha = str((getattr(runtime, "raw", None) or {}).get("sha") or "")
         ours = not (commit and running_sha and running_sha != commit)
         elapsed = time.monotonic() - started
-        if stage != last and stage:
-            say(f"  {stage} ({elapsed:.0f} s)")
-            last = stage
+        label = stage if ours or not stage.startswith("RUNNING") else f"{stage} (previous version)"
+        if label != last and stage:
+            say(f"  {label} ({elapsed:.0f} s)")
+            last = label
         if stage == "RUNNING" and ours:
             return
         if stage and stage not in INTERMEDIATE and stage != "RUNNING":

@@ -32,6 +32,7 @@ class Repo:
     variables: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     sha: str = ""
+    running_sha: str = ""  # the commit the running app was built from
     pushed_at: float = 0.0
 
 
@@ -50,6 +51,8 @@ class Scenario:
     create_status: Optional[tuple[int, dict, dict]] = None  # (status, headers, body) forced on repos/create
     whoami_status: Optional[tuple[int, dict, dict]] = None
     quota: Optional[dict] = None
+    # After a push to a running Space, the old build keeps RUNNING this long before the new one starts.
+    switch_delay: float = 0.3
 
 
 class FakeHub:
@@ -204,6 +207,8 @@ class FakeHub:
             if line["key"] == "file":
                 value = line["value"]
                 repo.files[value["path"]] = base64.b64decode(value["content"])
+        if repo.sha and self._stage(repo) == "RUNNING":
+            repo.running_sha = repo.sha
         repo.sha = hashlib.sha1(body).hexdigest()
         repo.pushed_at = time.monotonic()
         return self._send(request, 200, {}, {"commitUrl": f"{self.url}/spaces/{repo_id}/commit/{repo.sha}",
@@ -212,7 +217,7 @@ class FakeHub:
     def _stage(self, repo: Repo) -> str:
         if not repo.sha:
             return "NO_APP_FILE"
-        elapsed = time.monotonic() - repo.pushed_at
+        elapsed = time.monotonic() - repo.pushed_at - (self.scenario.switch_delay if repo.running_sha else 0.0)
         for stage, seconds in self.scenario.stages[:-1]:
             if elapsed < seconds:
                 return stage
@@ -220,9 +225,12 @@ class FakeHub:
         return self.scenario.stages[-1][0]
 
     def _runtime(self, repo: Repo) -> dict[str, Any]:
-        runtime: dict[str, Any] = {"stage": self._stage(repo), "hardware": {"current": repo.hardware,
-                                                                           "requested": repo.hardware},
-                                   "storage": None, "gcTimeout": 172800, "devMode": False, "sha": repo.sha}
+        stage, sha = self._stage(repo), repo.sha
+        if repo.running_sha and time.monotonic() - repo.pushed_at < self.scenario.switch_delay:
+            stage, sha = "RUNNING", repo.running_sha
+        runtime: dict[str, Any] = {"stage": stage, "hardware": {"current": repo.hardware,
+                                                                "requested": repo.hardware},
+                                   "storage": None, "gcTimeout": 172800, "devMode": False, "sha": sha}
         if self.scenario.error_message and runtime["stage"].endswith("ERROR"):
             runtime["errorMessage"] = self.scenario.error_message
         return runtime

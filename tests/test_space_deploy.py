@@ -130,6 +130,10 @@ def test_deploy_end_to_end_then_a_second_deploy_updates(hub, lab6, app_folder, t
     assert deploy(app_folder, "my-pics", "--config", str(path), "--model", "black-forest-labs/FLUX.1-schnell") == 0
     out = capsys.readouterr().out
     assert "updating existing Space alice/my-pics" in out and "updated in" in out
+    # The old build still runs for a moment: not mistaken for the new one.
+    stages = [line.strip().split(" (")[0] for line in out.splitlines() if line.startswith("  ")]
+    assert stages == ["RUNNING", "BUILDING", "APP_STARTING", "RUNNING"]
+    assert "RUNNING (previous version) (" in out
     assert sum(1 for method, p in hub.requests if p.startswith("/api/spaces/alice/my-pics/commit")) == commits + 1
     assert hub.space("alice/my-pics").variables["MODEL_ID"] == "black-forest-labs/FLUX.1-schnell"
     config = load_config_data(tomllib.loads(path.read_text(encoding="utf-8"))).config

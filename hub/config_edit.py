@@ -41,6 +41,7 @@ def add_or_update_backend(path: Path, entry: dict[str, Any], *, position: Option
     updated where it is (moved only when `position` is given); otherwise a new one goes first or last.
     A missing file is created holding the new entry and the default backends behind or before it."""
     import tomlkit
+    from tomlkit.items import AoT
 
     doc = _parse(path) if path.exists() else tomlkit.document()
     backends = doc.get("backends")
@@ -50,8 +51,10 @@ def add_or_update_backend(path: Path, entry: dict[str, Any], *, position: Option
             aot.append(_table({"type": default.type, "name": default.name, "space": default.space}, comment=None))
         doc["backends"] = aot
         backends = doc["backends"]
-    if not isinstance(backends, list):
-        raise ConfigError(f"{path}: backends must be an array of tables ([[backends]])")
+    if not isinstance(backends, AoT):
+        lines = "\n".join(f"{key} = {tomlkit.item(value).as_string()}" for key, value in entry.items())
+        raise ConfigError(f"{path} writes backends as an inline array; it was left unchanged. Add the entry "
+                          f"yourself:\n[[backends]]\n{lines}")
 
     space = entry["space"].lower()
     existing = next((i for i, item in enumerate(backends)

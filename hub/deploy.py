@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 from ..config.load import ConfigError
 from ..redaction import redact
-from .app_folder import installed_app_folder, stage_app
+from .app_folder import check_app_folder, installed_app_folder, stage_app
 from .config_edit import add_or_update_backend, check_config_file
 from .errors import EXIT_SPACE_DOWN, EXIT_USER_MUST_ACT, DeployFailed, hub_error, status_of
 from .hub_client import hub_api
@@ -58,10 +58,12 @@ class Deployed:
 def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> Deployed:
     """Runs the whole deploy; raises DeployFailed (with its exit code) when it cannot finish."""
     secrets = [token]
-    try:
-        check_config_file(options.config)  # before anything is created: the file must be editable afterwards
-    except ConfigError as exc:
-        raise DeployFailed(str(exc), EXIT_USER_MUST_ACT) from None
+    app_folder = options.app_folder or installed_app_folder()
+    try:  # before anything is created: the app must be there and the config editable afterwards
+        check_app_folder(app_folder)
+        check_config_file(options.config)
+    except (ConfigError, ValueError) as exc:
+        raise DeployFailed(redact(str(exc), secrets), EXIT_USER_MUST_ACT) from None
     api = hub_api(token)
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -100,7 +102,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
                                  description="used by the LLM2Pic app to call the Inference API")
         with tempfile.TemporaryDirectory(prefix="llm2pic-space-") as staging:
             try:
-                folder = stage_app(options.app_folder or installed_app_folder(), Path(staging),
+                folder = stage_app(app_folder, Path(staging),
                                    hardware=options.hardware, model=options.model)
             except (OSError, ValueError) as exc:
                 raise DeployFailed(redact(str(exc), secrets), EXIT_USER_MUST_ACT) from None

@@ -56,3 +56,13 @@ def test_files_that_cannot_be_edited_are_refused_before_the_deploy(tmp_path):
                        encoding="utf-8")
     with pytest.raises(ConfigError, match="classic MaiBot_LLM2pic config; run `python -m llm2pic migrate"):
         check_config_file(classic)
+
+
+def test_an_inline_backends_array_is_left_alone_with_the_entry_to_paste(tmp_path):
+    path = tmp_path / "config.toml"
+    original = 'backends = [{ type = "gradio", name = "a", space = "o/a" }]\n'
+    path.write_text(original, encoding="utf-8")
+    with pytest.raises(ConfigError, match="inline array") as caught:
+        add_or_update_backend(path, ENTRY, position=None)
+    assert '[[backends]]\ntype = "gradio"\nname = "pics"\nspace = "alice/pics"' in str(caught.value)
+    assert path.read_text(encoding="utf-8") == original

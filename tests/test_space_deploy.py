@@ -229,6 +229,12 @@ def test_a_bad_name_stops_before_the_hub(hub, app_folder, tmp_path, capsys):
     assert not [r for r in hub.requests if r[1] != "/api/agent-harnesses"]
 
 
+def test_a_missing_app_folder_stops_before_the_hub(hub, tmp_path, capsys):
+    assert deploy(tmp_path / "no-app", "my-pics", "--config", str(config_file(tmp_path))) == 2
+    assert "no-app is missing" in capsys.readouterr().err
+    assert not hub.repos and not [r for r in hub.requests if r[1] != "/api/agent-harnesses"]
+
+
 def test_missing_token_and_unusable_config_stop_before_the_hub(hub, app_folder, tmp_path, capsys, monkeypatch):
     bad = config_file(tmp_path, "[chain]\ndeadline = = 3\n")
     assert deploy(app_folder, "my-pics", "--config", str(bad)) == 2

@@ -11,6 +11,7 @@ import pytest
 
 from llm2pic.backends.base import GenerationRequest, QuotaError
 from llm2pic.backends.chain import BackendChain
+from llm2pic.backends.gradio.errors import app_error, is_zero_gpu_quota
 from llm2pic.backends.quota_groups import zero_gpu_group
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig
@@ -152,3 +153,17 @@ def test_groups_follow_the_token_and_the_zero_gpu_setting():
     assert group(base_url="http://127.0.0.1:7860") is None  # a self-hosted app is not ZeroGPU unless told
     assert group(base_url="http://127.0.0.1:7860", zero_gpu="yes") == "zerogpu:anonymous"
     assert TOKEN_ONE not in zero_gpu_group(TOKEN_ONE)
+
+
+@pytest.mark.parametrize("message, title, shared", [
+    # spaces 0.51.3 spaces/zero/client.py texts, as API clients see them
+    ("You have exceeded your ZeroGPU quota (60s requested vs. 42s left). Try again in 0:09:48.",
+     "ZeroGPU quota exceeded", True),
+    ("You have exceeded your free GPU quota (60s requested vs. 42s left). Try again in 23:08:12.", None, True),
+    ("You have exceeded your ZeroGPU runs limit. Authenticate with a Hugging Face token", "ZeroGPU quota exceeded", True),
+    ("Space app has reached its GPU limit. Try re-running outside of examples", "ZeroGPU quota exceeded", False),
+    ("No GPU was available after 60s", "ZeroGPU queue timeout", False),
+    ("Daily quota exceeded for this demo", None, False),  # an app's own limit
+])
+def test_which_errors_spend_the_callers_zero_gpu_quota(message, title, shared):
+    assert is_zero_gpu_quota(app_error(message, title, backend="x")) is shared

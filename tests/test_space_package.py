@@ -57,3 +57,14 @@ def test_an_incomplete_app_folder_is_named(tmp_path):
         check_app_folder(tmp_path)
     with pytest.raises(ValueError, match="missing"):
         check_app_folder(tmp_path / "nope")
+
+
+def test_start_up_does_not_import_the_hub_client():
+    import subprocess
+    import sys
+
+    code = ("import sys, llm2pic.plugin, llm2pic.cli, llm2pic.pipeline\n"
+            "heavy = sorted(m for m in ('huggingface_hub', 'tomlkit', 'httpx2') if m in sys.modules)\n"
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

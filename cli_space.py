@@ -58,10 +58,26 @@ def _token(var: str) -> str:
     return os.environ.get(var, "").strip()
 
 
+def _hub_missing() -> Optional[str]:
+    """Why the Hub client cannot be used (not installed, or older than 2.x), else None."""
+    try:
+        import huggingface_hub
+    except ImportError:
+        return "the space commands need huggingface_hub 2.x: pip install 'huggingface_hub>=2.4,<3' tomlkit"
+    if int(str(huggingface_hub.__version__).split(".")[0] or 0) < 2:
+        return (f"the space commands need huggingface_hub 2.x, found {huggingface_hub.__version__}: "
+                "pip install 'huggingface_hub>=2.4,<3'")
+    return None
+
+
 # --- deploy -------------------------------------------------------------------------------------
 
 
 def _deploy(args: argparse.Namespace, app_folder: Optional[Path] = None) -> int:
+    missing = _hub_missing()
+    if missing:
+        fail(missing)
+        return EXIT_USER_MUST_ACT
     from .hub.deploy import DEFAULT_MODEL, DeployOptions, deploy
     from .hub.errors import DeployFailed
 
@@ -100,6 +116,10 @@ def _deploy(args: argparse.Namespace, app_folder: Optional[Path] = None) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    missing = _hub_missing()
+    if missing:
+        fail(missing)
+        return EXIT_USER_MUST_ACT
     from .hub.errors import DeployFailed
     from .hub.status import space_status
 
@@ -121,6 +141,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _quota(args: argparse.Namespace) -> int:
+    missing = _hub_missing()
+    if missing:
+        fail(missing)
+        return EXIT_USER_MUST_ACT
     from .hub.errors import DeployFailed
     from .hub.status import zero_gpu_quota_line
 

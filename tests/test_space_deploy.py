@@ -323,3 +323,23 @@ def test_quota_shows_seconds_left_and_the_reset(hub, capsys, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
     assert cli.main(["space", "quota"]) == 2
     assert "cannot tell: no token in HF_TOKEN" in capsys.readouterr().err
+
+
+def test_a_token_that_is_not_token_shaped_is_still_never_shown(hub, app_folder, tmp_path, capsys, caplog,
+                                                                 monkeypatch):
+    canary = "CANARY-7f3e9a0b1c2d4e5f"  # only explicit redaction can hide it
+    hub.add_user(canary, "alice")
+    monkeypatch.setenv("HF_TOKEN", canary)
+    caplog.set_level("DEBUG")
+    hub.scenario.stages = [("BUILDING", 0.1), ("BUILD_ERROR", 0.0)]
+    hub.scenario.error_message = f"bad secret {canary}"
+    hub.scenario.build_log = [f"echo {canary}", f"url https://x:{canary}@example.com"]
+    assert deploy(app_folder, "my-pics", "--config", str(config_file(tmp_path)), "--engine", "inference") == 3
+    hub.scenario.create_status = (402, {}, {"error": f"payment required for token {canary}"})
+    assert deploy(app_folder, "other", "--config", str(config_file(tmp_path))) == 2
+    hub.scenario.quota = {"base": 300, "current": 10, "resetsAt": None}
+    assert cli.main(["space", "quota"]) == 0
+    out = capsys.readouterr()
+    shown = out.out + out.err + caplog.text
+    assert canary not in shown
+    assert "echo ***" in out.err and "payment required for token ***" in out.err

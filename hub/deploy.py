@@ -20,7 +20,7 @@ from ..redaction import redact
 from .app_folder import check_app_folder, installed_app_folder, stage_app
 from .config_edit import add_or_update_backend, check_config_file
 from .errors import EXIT_SPACE_DOWN, EXIT_USER_MUST_ACT, DeployFailed, hub_error, status_of
-from .hub_client import hub_api
+from .hub_client import hub_api, hub_errors
 from .probe import pick_api_name, probe_until
 
 DEFAULT_MODEL = "stabilityai/sdxl-turbo"
@@ -65,7 +65,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
     except (ConfigError, ValueError) as exc:
         raise DeployFailed(redact(str(exc), secrets), EXIT_USER_MUST_ACT) from None
     api = hub_api(token)
-    from huggingface_hub.errors import HfHubHTTPError
+    HUB_ERRORS = hub_errors()
 
     def failed(error: Exception, step: str) -> DeployFailed:
         return hub_error(error, step, hardware=options.hardware, name=repo_id, secrets=secrets)
@@ -79,7 +79,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
         raise DeployFailed(f"{options.name!r} is not a valid Space name: {exc}", EXIT_USER_MUST_ACT) from None
     try:
         who = api.whoami()
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         raise failed(exc, "checking the token") from None
     user = str(who.get("name") or "")
     check_write_access(who, options.token_env)
@@ -90,7 +90,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
     variables = {"MODEL_ID": options.model, "ENGINE": options.engine}
     try:
         created = _create_space(api, repo_id, options, variables)
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         raise failed(exc, "creating the Space") from None
     say(("created" if created else "updating existing") + f" Space {repo_id}")
     try:
@@ -108,7 +108,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
                 raise DeployFailed(redact(str(exc), secrets), EXIT_USER_MUST_ACT) from None
             commit = api.upload_folder(repo_id=repo_id, repo_type="space", folder_path=folder,
                                        commit_message="Deploy the LLM2Pic app (python -m llm2pic space deploy)")
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         raise failed(exc, "uploading the app") from None
     except ValueError as exc:  # the Hub refused the README's metadata
         raise DeployFailed(f"the Hub refused the app's README metadata: {redact(str(exc), secrets)[:500]}",
@@ -120,7 +120,7 @@ def deploy(options: DeployOptions, token: str, say: Callable[[str], None]) -> De
 
     try:
         info = api.space_info(repo_id)
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         raise failed(exc, "reading the Space's address") from None
     host = info.host or (f"https://{info.subdomain}.hf.space" if info.subdomain else "")
     if not host:
@@ -183,14 +183,14 @@ def _create_space(api, repo_id: str, options: DeployOptions, variables: dict[str
 def _wait_until_running(api, repo_id: str, commit: str, deadline: float, options: DeployOptions,
                         say: Callable[[str], None], secrets: list[str]) -> None:
     """Poll the runtime with one progress line per stage until RUNNING, or raise DeployFailed (exit 3)."""
-    from huggingface_hub.errors import HfHubHTTPError
+    HUB_ERRORS = hub_errors()
 
     started = time.monotonic()
     last = ""
     while True:
         try:
             runtime = api.get_space_runtime(repo_id)
-        except (HfHubHTTPError, OSError) as exc:
+        except HUB_ERRORS as exc:
             if status_of(exc) and status_of(exc) < 500:
                 raise hub_error(exc, "waiting for the Space", hardware=options.hardware, name=repo_id,
                                 secrets=secrets) from None

@@ -67,4 +67,5 @@ def hub_error(error: BaseException, step: str, *, hardware: str, name: str, secr
         return DeployFailed(f"the Hub refused the request while {step} ({status}): {said}", EXIT_USER_MUST_ACT)
     if status:  # the Hub's own trouble: nothing for the user to fix but to try again later
         return DeployFailed(f"the Hub failed while {step} ({status}): {said}", EXIT_SPACE_DOWN)
-    return DeployFailed(f"cannot reach the Hub while {step}: {redact(str(error)[:300], secrets)}", EXIT_SPACE_DOWN)
+    return DeployFailed(f"cannot reach the Hub while {step}: {type(error).__name__}: {redact(str(error)[:300], secrets)}",
+                        EXIT_SPACE_DOWN)

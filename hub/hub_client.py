@@ -25,3 +25,11 @@ def hub_api(token: str = ""):
         _configured = True
     # token=False: never fall back to a token saved by `hf auth login` behind the user's back.
     return HfApi(token=token or False)
+
+
+def hub_errors() -> tuple[type[BaseException], ...]:
+    """What a failed Hub call raises: the Hub's HTTP errors, and the transport's (httpx2 is not OSError)."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    return (HfHubHTTPError, httpx2.HTTPError, OSError)

@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..config.load import ConfigError, load_config
 from .errors import EXIT_SPACE_DOWN, EXIT_USER_MUST_ACT, DeployFailed, hub_error, status_of
-from .hub_client import hub_api
+from .hub_client import hub_api, hub_errors
 from .probe import probe_until
 from .zero_gpu_quota import ZeroGpuQuota
 
@@ -26,11 +26,11 @@ def resolve_space(name: str, config_path: Optional[Path], api) -> str:
             if space and (backend.name == name or space.split("/", 1)[1].lower() == name.lower()):
                 return space
     if api.token:
-        from huggingface_hub.errors import HfHubHTTPError
+        HUB_ERRORS = hub_errors()
 
         try:
             return f"{api.whoami()['name']}/{name}"
-        except (HfHubHTTPError, OSError, KeyError) as exc:
+        except (*HUB_ERRORS, KeyError) as exc:
             raise hub_error(exc, "checking the token", hardware="", name=name, secrets=[str(api.token)]) from None
     raise DeployFailed(f"{name} is not owner/name, not a backend in the config, and no token says whose it is",
                        EXIT_USER_MUST_ACT)
@@ -38,14 +38,14 @@ def resolve_space(name: str, config_path: Optional[Path], api) -> str:
 
 def space_status(name: str, token: str, config_path: Optional[Path]) -> tuple[list[str], bool]:
     """Lines to print, and whether the Space runs and answers."""
-    from huggingface_hub.errors import HfHubHTTPError
+    HUB_ERRORS = hub_errors()
 
     api = hub_api(token)
     repo_id = resolve_space(name, config_path, api)
     try:
         info = api.space_info(repo_id)
         runtime = info.runtime or api.get_space_runtime(repo_id)
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         if status_of(exc) in (401, 404):
             raise DeployFailed(f"{repo_id}: no such Space, or it is private and the token cannot see it",
                                EXIT_USER_MUST_ACT) from None
@@ -75,12 +75,12 @@ def zero_gpu_quota_line(token: str, token_env: str) -> str:
     if not token:
         raise DeployFailed(f"cannot tell: no token in {token_env}. The Hub reports the quota of a token only; "
                            "calls without one share a small per-IP quota", EXIT_USER_MUST_ACT)
-    from huggingface_hub.errors import HfHubHTTPError
+    HUB_ERRORS = hub_errors()
 
     api = hub_api(token)
     try:
         quota = api.get_zero_gpu_quota()
-    except (HfHubHTTPError, OSError) as exc:
+    except HUB_ERRORS as exc:
         if status_of(exc) == 401:
             raise DeployFailed(f"cannot tell: the Hub refused the token in {token_env} (401): it is invalid, or a "
                                "fine-grained token without \"Read billing usage\"", EXIT_USER_MUST_ACT) from None

@@ -248,6 +248,15 @@ def test_missing_token_and_unusable_config_stop_before_the_hub(hub, app_folder, 
 # --- the Space does not come up (exit 3) --------------------------------------------------------
 
 
+def test_an_unreachable_hub_is_one_line(hub, app_folder, tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    assert deploy(app_folder, "my-pics", "--config", str(config_file(tmp_path))) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("llm2pic: cannot reach the Hub while checking the token: ConnectError")
+
+
 def test_build_error_prints_the_log_tail_with_the_token_redacted(hub, app_folder, tmp_path, capsys):
     hub.scenario.stages = [("BUILDING", 0.2), ("BUILD_ERROR", 0.0)]
     hub.scenario.error_message = "Build failed with exit code: 1"

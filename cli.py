@@ -1,4 +1,4 @@
-"""Command line front end: `python -m llm2pic draw | doctor | migrate`.
+"""Command line front end: `python -m llm2pic draw | doctor | migrate | space` (space: cli_space.py).
 
 Exit codes: 0 success, 2 configuration error, 3 every backend failed, 4 refused by the safety words.
 Reasons go to stderr in one line.
@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
 from .cli_draw import draw
+from .cli_space import add_space_commands
 from .config.legacy import is_legacy
 from .config.load import ConfigError, tomllib
 from .config.upgrade import render_migrated
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd = commands.add_parser("migrate", help="print a classic MaiBot_LLM2pic config in the new form")
     migrate_cmd.add_argument("old_config", help="the classic config.toml")
     migrate_cmd.set_defaults(handler=_migrate)
+    add_space_commands(commands)
     return parser
 
 
@@ -81,6 +83,11 @@ async def _probe_all(config: Config) -> int:
             for line in report.lines:
                 print(f"  {line}")
             healthy = healthy and (report.ok or not backend_config.enabled)
+        from .hub.zero_gpu_report import doctor_lines
+
+        enabled = [b for c, b in zip(config.backends, engine.backends) if c.enabled]
+        for line in await doctor_lines(enabled):
+            print(line)
     finally:
         await engine.retire()
     return EXIT_OK if healthy else EXIT_BACKENDS

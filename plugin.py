@@ -140,7 +140,10 @@ class LLM2PicPlugin(MaiBotPlugin):
             return False, None, False
         chat, sub = _chat_of(kwargs), _matched(kwargs, "sub").lower()
         if sub == "status":
-            await self.board.say(chat, self._status_text(self._who(kwargs)))
+            from .hub.zero_gpu_report import chat_lines  # ZeroGPU seconds left, with a token
+
+            zero_gpu = await chat_lines(self.board.engine.backends)
+            await self.board.say(chat, "\n".join([self._status_text(self._who(kwargs)), *zero_gpu]))
         elif sub == "again":
             previous = self.board.last_prompt(chat)
             if previous is None:

@@ -127,6 +127,9 @@ class BackendError(Exception):
 
     kind: ClassVar[str] = "error"
     default_user_message: ClassVar[str] = "画图服务出了点问题，稍后再试试吧。"
+    # Set by a backend on a QuotaError that exhausted a quota other backends spend too (see
+    # backends/quota_groups.py); None: the failure concerns this backend alone.
+    quota_group: Optional[str] = None
 
     def __init__(
         self,
@@ -225,6 +228,8 @@ class Backend(abc.ABC):
 
     name: str
     paid: bool = False
+    # The quota this backend spends together with others (a ZeroGPU caller: one token, or anonymous); None: its own.
+    quota_group: Optional[str] = None
     # Languages the backend's model understands in prompts ("en", "zh").
     prompt_languages: frozenset[str] = frozenset({"en"})
 

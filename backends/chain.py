@@ -22,6 +22,7 @@ from typing import Awaitable, Callable, Optional, Sequence
 from ..config.chain import ChainSection
 from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
                    ProgressCallback, ProgressEvent, QuotaError, TransientError, no_progress)
+from .quota_groups import SharedQuotas
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class BackendChain:
         self._sleep = sleep
         self._jitter = jitter
         self._states = {backend.name: _BreakerState() for backend in self.backends}
+        self.shared_quotas = SharedQuotas()
 
     # --- status -------------------------------------------------------------------------------
 
@@ -108,9 +110,12 @@ class BackendChain:
         result = []
         for backend in self.backends:
             state = self._states[backend.name]
-            remaining = max(0.0, state.open_until - now)
+            remaining, reason = max(0.0, state.open_until - now), state.open_reason
+            shared_wait, shared_reason = self.shared_quotas.paused(backend, now)
+            if shared_wait > remaining:
+                remaining, reason = shared_wait, shared_reason
             result.append(BackendStatus(backend.name, backend.paid, remaining <= 0, state.consecutive_failures,
-                                        remaining, state.open_reason if remaining > 0 else "", state.last_error))
+                                        remaining, reason if remaining > 0 else "", state.last_error))
         return result
 
     def reset(self, name: Optional[str] = None) -> None:
@@ -118,6 +123,8 @@ class BackendChain:
         for key in self._states:
             if name is None or key == name:
                 self._states[key] = _BreakerState()
+        if name is None:
+            self.shared_quotas.clear()
 
     # --- the job ------------------------------------------------------------------------------
 
@@ -142,6 +149,10 @@ class BackendChain:
             if state.open_until > self._clock():
                 log.info("backend %s skipped: %s", backend.name, state.open_reason)
                 continue
+            shared_wait, shared_reason = self.shared_quotas.paused(backend, self._clock())
+            if shared_wait > 0:
+                log.info("backend %s skipped for %.0fs more: %s", backend.name, shared_wait, shared_reason)
+                continue
             if unknown_paid is not None and backend.paid:
                 log.info("backend %s skipped: an earlier paid request may have been charged", backend.name)
                 continue
@@ -158,6 +169,7 @@ class BackendChain:
                 log.log(logging.INFO if backend is self.backends[-1] else logging.WARNING,
                         "backend %s failed: %s", backend.name, exc)
                 self._record_failure(backend, exc)
+                self._pause_shared_quota(backend, exc)
                 errors.append(exc)
                 if exc.outcome_unknown and backend.paid:
                     unknown_paid = exc
@@ -229,6 +241,13 @@ class BackendChain:
             state.open_until = max(state.open_until, now + min(cooldown, MAX_COOLDOWN))
             state.open_reason = reason
             log.warning("backend %s paused for %.0fs: %s", backend.name, min(cooldown, MAX_COOLDOWN), reason)
+
+    def _pause_shared_quota(self, backend: Backend, exc: BackendError) -> None:
+        wait = self.shared_quotas.record(backend, exc, self._clock(), self.settings.quota_cooldown)
+        if wait is not None:
+            others = [b.name for b in self.backends if b is not backend and b.quota_group == backend.quota_group]
+            log.warning("shared quota exhausted (reported by %s): %s paused for %.0fs", backend.name,
+                        ", ".join([backend.name, *others]), wait)
 
     def _final_error(self, errors: list[BackendError], unknown_paid: Optional[BackendError]) -> BackendError:
         """The error that explains the failed job best (its user_message goes to the chat)."""

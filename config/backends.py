@@ -143,6 +143,16 @@ class GradioBackendConfig(_BackendBase):
         default="x-hf-authorization", description="token 放在哪个请求头 (which header carries the token)",
         json_schema_extra=ui("Token 请求头", "Token header", "token 放在哪个请求头", "Which request header carries the token."),
     )
+    zero_gpu: Literal["auto", "yes", "no"] = Field(
+        default="auto",
+        description="是否 ZeroGPU Space：auto = *.hf.space 视为是；同一 token（或匿名）的 ZeroGPU 额度用完时一起暂停 "
+                    "(ZeroGPU Space? shares the caller's quota)",
+        json_schema_extra=ui(
+            "ZeroGPU", "ZeroGPU",
+            "是否 ZeroGPU Space：auto = *.hf.space 视为是；同一 token（或匿名）的 ZeroGPU 额度用完时一起暂停",
+            "ZeroGPU Space? auto = any *.hf.space; backends on one token's (or the anonymous) quota pause together.",
+        ),
+    )
     startup_wait: float = Field(
         default=90.0, ge=0, le=900, description="Space 休眠/启动中时最多等待的秒数 (wait for a sleeping Space, s)",
         json_schema_extra=ui(

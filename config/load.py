@@ -4,7 +4,6 @@ and reporting of unknown keys (never silently ignored)."""
 from __future__ import annotations
 
 import difflib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Union
@@ -14,10 +13,7 @@ from pydantic import BaseModel, ValidationError
 from . import legacy
 from .model import Config
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+import tomllib
 
 
 class ConfigError(Exception):

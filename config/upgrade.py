@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,7 @@ from . import legacy
 from .load import ConfigError, load_config_data
 from .model import CONFIG_VERSION
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+import tomllib
 
 _PLUGIN_HEADER = re.compile(r"^\[plugin\][ \t]*(#.*)?$", re.MULTILINE)
 

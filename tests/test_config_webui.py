@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,7 @@ from maibot_sdk.config import (  # noqa: E402
     validate_plugin_config,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+import tomllib
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -100,10 +100,7 @@ def test_per_side_crop_works_once_crop_pixels_is_zeroed_as_the_example_says():
 def test_example_config_output_block_documents_every_key():
     from pathlib import Path
 
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
+    import tomllib
 
     raw = tomllib.loads((Path(__file__).resolve().parents[1] / "config.example.toml").read_text("utf-8"))
     assert set(raw["output"]) == set(OutputSection.model_fields)

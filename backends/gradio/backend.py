@@ -18,11 +18,13 @@ from ..base import (Backend, BackendError, BackendReport, ConfigurationError, Co
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
 from ..edge import map_transport_errors
+from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .autobind import auto_inputs
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
+from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
@@ -56,6 +58,8 @@ class GradioBackend(Backend):
         token = self._token(environ)
         self._secrets = [token]
         self.headers = self._auth_headers(token)
+        zero_gpu = config.zero_gpu == "yes" or (config.zero_gpu == "auto" and self.host.endswith(".hf.space"))
+        self.quota_group = zero_gpu_group(token) if zero_gpu else None
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
         self.choice: Optional[Choice] = None
@@ -218,6 +222,13 @@ class GradioBackend(Backend):
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
         return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
 
+    def hub_token(self) -> str:
+        """The Hugging Face token this backend's ZeroGPU calls spend ("" when none, or not a Space), for the
+        quota reading of doctor and /pic status."""
+        if not self.quota_group or not (self.config.space or self.host.endswith(".hf.space")):
+            return ""
+        return self._secrets[0]
+
     def _token(self, environ: Mapping[str, str]) -> str:
         explicit = self.config.hf_token.get_secret_value().strip()
         if explicit:
@@ -248,6 +259,8 @@ class GradioBackend(Backend):
                 yield
         except BackendError as exc:
             exc.detail = redact(exc.detail, self._secrets)
+            if self.quota_group and is_zero_gpu_quota(exc):
+                exc.quota_group = self.quota_group
             raise
         except ValueError as exc:  # an oversized server-sent event
             raise ProtocolError(str(exc), backend=self.name) from None

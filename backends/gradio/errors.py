@@ -15,6 +15,11 @@ _QUOTA = re.compile(
 _TRANSIENT = re.compile(
     r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE
 )
+# Quota errors that ZeroGPU raises on the caller's quota (spaces/zero/client.py), as opposed to an app's own
+# limits. "Space app has reached its GPU limit" (same title) concerns calls the Space could not attribute to
+# a caller, i.e. that Space only.
+_ZERO_GPU_QUOTA = re.compile(r"zerogpu|gpu quota|runs limit", re.IGNORECASE)
+_SPACE_OWN_LIMIT = re.compile(r"reached its gpu limit", re.IGNORECASE)
 _REJECTED = re.compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
 _OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value|not in the list of choices"
                            r"|Could not preprocess input component", re.IGNORECASE)
@@ -59,3 +64,9 @@ def app_error(message: Optional[str], title: Optional[str], *, backend: str) -> 
     if _OUT_OF_RANGE.search(text):
         return ConfigurationError(f"app refused an input value: {label}", backend=backend)
     return TransientError(f"app raised an error: {label or HIDDEN_ERROR}", backend=backend)
+
+
+def is_zero_gpu_quota(error: BackendError) -> bool:
+    """Whether a quota error is ZeroGPU's (it then concerns every Space called with the same token)."""
+    return (isinstance(error, QuotaError) and bool(_ZERO_GPU_QUOTA.search(error.detail))
+            and not _SPACE_OWN_LIMIT.search(error.detail))

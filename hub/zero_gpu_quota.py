@@ -1,0 +1,117 @@
+"""The caller's ZeroGPU quota (`GET {HF_ENDPOINT}/api/spaces/zero-gpu/quota`, the request
+huggingface_hub's `get_zero_gpu_quota` makes) for doctor and `/pic status`.
+
+Read here with the project's async httpx, bounded in time and size, so the plugin neither imports
+huggingface_hub nor blocks the event loop. `python -m llm2pic space quota` uses huggingface_hub itself.
+Answer fields (huggingface_hub `_space_api.ZeroGpuQuota`): `base` and `current` (remaining) GPU-seconds,
+`resetsAt` (ISO time, null before the first use).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Optional
+
+import httpx
+
+from ..redaction import redact
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ZeroGpuQuota:
+    remaining: float
+    base: float
+    resets_at: Optional[datetime]
+
+    def seconds_to_reset(self, now: Optional[datetime] = None) -> Optional[float]:
+        if self.resets_at is None:
+            return None
+        return max(0.0, (self.resets_at - (now or datetime.now(timezone.utc))).total_seconds())
+
+    def describe(self, now: Optional[datetime] = None) -> str:
+        """English, for doctor and the CLI."""
+        text = f"ZeroGPU: {self.remaining:.0f} s of {self.base:.0f} s left today"
+        wait = self.seconds_to_reset(now)
+        if wait is None:
+            return text + " (not used yet; the day starts at the first use)"
+        return text + f", resets at {self.resets_at:%Y-%m-%d %H:%M} UTC (in {_duration_en(wait)})"
+
+    def user_line(self, now: Optional[datetime] = None) -> str:
+        """Chinese, for `/pic status`."""
+        text = f"ZeroGPU 额度：今天还剩 {self.remaining:.0f} 秒（共 {self.base:.0f} 秒）"
+        wait = self.seconds_to_reset(now)
+        if wait is not None:
+            text += f"，约 {_duration_zh(wait)}后重置"
+        return text
+
+
+class QuotaUnavailable(Exception):
+    """Why the quota cannot be shown (one English line, redacted)."""
+
+
+def hub_endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def parse_quota(data: object) -> ZeroGpuQuota:
+    if not isinstance(data, dict):
+        raise QuotaUnavailable("the Hub's quota answer is not an object")
+    try:
+        remaining, base = float(data["current"]), float(data["base"])
+    except (KeyError, TypeError, ValueError):
+        raise QuotaUnavailable("the Hub's quota answer lacks base/current seconds") from None
+    if not (math.isfinite(remaining) and math.isfinite(base)):
+        raise QuotaUnavailable("the Hub's quota answer has no finite seconds")
+    resets_at = None
+    if data.get("resetsAt"):
+        try:
+            resets_at = datetime.fromisoformat(str(data["resetsAt"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise QuotaUnavailable("the Hub's quota answer has an unreadable resetsAt") from None
+        if resets_at.tzinfo is None:
+            resets_at = resets_at.replace(tzinfo=timezone.utc)
+    return ZeroGpuQuota(max(0.0, remaining), max(0.0, base), resets_at)
+
+
+async def fetch_zero_gpu_quota(token: str, *, endpoint: Optional[str] = None, timeout: float = 10.0) -> ZeroGpuQuota:
+    """The quota of `token`; QuotaUnavailable with the reason otherwise (never the token)."""
+    if not token:
+        raise QuotaUnavailable("no Hugging Face token: the anonymous (per-IP) quota is not reported by the Hub")
+    url = f"{endpoint or hub_endpoint()}/api/spaces/zero-gpu/quota"
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
+            async with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > _MAX_BYTES:
+                        raise QuotaUnavailable("the Hub's quota answer is too large")
+                status = response.status_code
+    except httpx.HTTPError as exc:
+        raise QuotaUnavailable(redact(f"cannot reach the Hub: {type(exc).__name__}", [token])) from None
+    if status == 401:
+        raise QuotaUnavailable("the Hub refused the token (401): it is invalid, or a fine-grained token without "
+                               "\"Read billing usage\"")
+    if status != 200:
+        raise QuotaUnavailable(f"the Hub answered {status}")
+    try:
+        return parse_quota(json.loads(body))
+    except ValueError:
+        raise QuotaUnavailable("the Hub's quota answer is not JSON") from None
+
+
+def _duration_en(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _duration_zh(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes // 60} 小时 {minutes % 60} 分钟" if minutes >= 60 else f"{minutes} 分钟"

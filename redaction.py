@@ -85,18 +85,19 @@ def _mask_echo(match: re.Match[str]) -> str:
     if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"}:
         return match.group(0)
     named = match.groupdict()
-    generic = named.get("generic") or (named.get("noun") and not named.get("adjective")
-                                        and named["noun"].lower() in _GENERIC_NOUNS)
-    if generic and not _keyish(key):
+    bare_noun = bool(named.get("noun") and not named.get("adjective") and named["noun"].lower() in _GENERIC_NOUNS)
+    if (named.get("generic") or bare_noun) and not _keyish(key, letters_only_from=32 if bare_noun else 12):
         return match.group(0)
     whole, start = match.group(0), match.start("value") - match.start()
     return whole[:start] + MASK + value[len(key):] + whole[start + len(value):]
 
 
-def _keyish(value: str) -> bool:
+def _keyish(value: str, letters_only_from: int) -> bool:
+    # After a bare "token:", letters alone must be long to count: "token: ConnectError" names an
+    # exception, not a key.
     has_digit = any(ch.isdigit() for ch in value)
     has_alpha = any(ch.isalpha() for ch in value)
-    return len(value) >= 12 or (len(value) >= 6 and has_digit and has_alpha)
+    return len(value) >= letters_only_from or (len(value) >= 6 and has_digit and has_alpha)
 
 
 def mask_token_runs(text: str) -> str:

@@ -20,7 +20,7 @@ from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
-from .presets import Preset, find_preset, space_host
+from .presets import Preset, find_preset, find_preset_by_signature, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
 
@@ -136,6 +136,8 @@ class GradioBackend(Backend):
                 raise ConfigurationError(f"backend disabled: {self.disabled_reason}", backend=self.name)
             if self.app is None or self.endpoint is None:
                 app = await self._discover_waiting(progress)
+                if self.preset is None and self.config.preset == "auto":
+                    self._adopt_preset(find_preset_by_signature(app))
                 try:
                     name = pick_endpoint_name(self.config.api_name, self.preset and self.preset.api_name,
                                               app.named(), self.name)
@@ -169,6 +171,14 @@ class GradioBackend(Backend):
                     progress(ProgressEvent("log", backend=self.name, message="starting: the Space is waking up"))
                     told = True
                 await asyncio.sleep(min(_STARTUP_POLL, remaining))
+
+    def _adopt_preset(self, preset: Optional[Preset]) -> None:
+        if preset is None:
+            return
+        self.preset = preset
+        self.inputs = {**preset.inputs, **self.config.inputs}
+        if not self.config.prompt_languages:
+            self.prompt_languages = frozenset(preset.prompt_languages)
 
     # --- results ----------------------------------------------------------------------------
 
@@ -205,7 +215,8 @@ class GradioBackend(Backend):
         seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
         divisor = math.gcd(width, height)
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
-        return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
+        return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect,
+                              max(1, request.count))
 
     def _token(self, environ: Mapping[str, str]) -> str:
         explicit = self.config.hf_token.get_secret_value().strip()

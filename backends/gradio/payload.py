@@ -27,6 +27,7 @@ class TemplateValues:
     height: int
     seed: int
     aspect: str
+    count: int = 1
 
     @property
     def ratio(self) -> float:
@@ -88,7 +89,7 @@ def _render(value: Any, parameter: Parameter, values: TemplateValues, backend: s
 def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str) -> Any:
     if name == "resolution":
         return nearest_choice(parameter, values, backend)
-    if name in ("width", "height", "seed"):
+    if name in ("width", "height", "seed", "count"):
         return _fit_number(getattr(values, name), parameter)
     return getattr(values, name)
 

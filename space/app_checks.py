@@ -106,7 +106,7 @@ def _side(value: Any, name: str, family: Family) -> int:
     number = _number(value, name, family.default_size)
     if not MIN_SIDE <= number <= family.max_side:
         raise InputError(f"{name} must be from {MIN_SIDE} to {family.max_side} px for this model, got {number:g}.")
-    snapped = int(round(number / family.multiple)) * family.multiple
+    snapped = math.floor(number / family.multiple + 0.5) * family.multiple  # half up, not to even
     return max(MIN_SIDE, min(snapped, family.max_side // family.multiple * family.multiple))
 
 

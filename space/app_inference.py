@@ -62,9 +62,10 @@ class InferenceEngine:
                 return _image(body)
             message, estimated = _error_fields(body)
             if status == 503 and (estimated is not None or "loading" in message.lower()):
-                wait = min(estimated if estimated is not None else LOADING_PAUSE, LOADING_PAUSE)
-                if time.monotonic() + wait <= give_up:
-                    time.sleep(wait)
+                remaining = give_up - time.monotonic()
+                # Wait while the model may be ready within this call; an estimate beyond it fails now.
+                if (estimated is None or estimated <= remaining) and remaining > 0:
+                    time.sleep(min(estimated if estimated is not None else LOADING_PAUSE, LOADING_PAUSE, remaining))
                     continue
                 about = f" (about {estimated:.0f} s more)" if estimated is not None else ""
                 raise EngineError(f"模型正在加载，请稍后再试 / The model is still loading on the Inference API{about}; "

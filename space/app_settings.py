@@ -39,15 +39,16 @@ class Family:
 
 
 MP = 1024 * 1024
+# Pixel budgets leave room for LLM2Pic's requests: about 1 MP at any aspect (1368×768 for 16:9).
 FAMILIES = {
     family.name: family
     for family in (
         Family("sd15", steps=30, guidance=7.5, multiple=8, default_size=512, max_side=1024,
-               max_pixels=1024 * 768, seconds_per_step=0.06, min_gpu_gib=6),
+               max_pixels=MP, seconds_per_step=0.06, min_gpu_gib=6),
         Family("sdxl", steps=30, guidance=6.0, multiple=8, default_size=1024, max_side=2048,
                max_pixels=2 * MP, seconds_per_step=0.12, min_gpu_gib=12),
         Family("sdxl-turbo", steps=2, guidance=0.0, multiple=8, default_size=512, max_side=1536,
-               max_pixels=MP, seconds_per_step=0.12, min_gpu_gib=12, max_steps=50),
+               max_pixels=3 * MP // 2, seconds_per_step=0.12, min_gpu_gib=12, max_steps=50),
         Family("sdxl-lightning", steps=4, guidance=0.0, multiple=8, default_size=1024, max_side=2048,
                max_pixels=2 * MP, seconds_per_step=0.12, min_gpu_gib=12, max_steps=50),
         Family("sd3", steps=28, guidance=4.5, multiple=16, default_size=1024, max_side=2048,

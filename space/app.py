@@ -42,7 +42,7 @@ LEGACY_PATHS = ("/run/predict", "/run/predict/", "/api/predict", "/api/predict/"
 
 
 def zero_gpu() -> bool:
-    return spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
+    return spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 
 
 def load_engine(settings: Settings) -> Any:

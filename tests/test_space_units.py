@@ -143,3 +143,33 @@ def test_zero_gpu_duration_grows_with_the_work_and_stays_bounded():
     assert 15 <= small <= 30
     assert gpu_seconds(SDXL, 30, 1024, 1024, 4) > gpu_seconds(SDXL, 30, 1024, 1024, 1) > small
     assert gpu_seconds(FAMILIES["flux"], 100, 2048, 1024, 4) == 300
+
+
+def test_on_zero_gpu_generation_is_wrapped_with_a_duration_that_fits_the_job(monkeypatch, request):
+    """ZeroGPU itself cannot run here: a stand-in `spaces` module records what the app hands to
+    spaces.GPU (the real decorator takes `duration` as a number or a function of the call's arguments)."""
+    import importlib
+    import types
+
+    recorded = {}
+
+    def gpu(duration):
+        def wrap(function):
+            recorded["duration"], recorded["function"] = duration, function
+            return function
+        return wrap
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    app = importlib.import_module("app")
+    request.addfinalizer(lambda: sys.modules.pop("app", None))  # imported with the stand-in: not kept
+    engine = types.SimpleNamespace(name="diffusers", family=FAMILIES["sdxl"], generate=lambda job: job)
+    assert app.make_runner(engine) is engine.generate
+    assert recorded["function"] is engine.generate
+    big, small = job(steps=30, count=4), job(steps=4, count=1, width=512, height=512)
+    assert recorded["duration"](big) == gpu_seconds(SDXL, 30, 1024, 1024, 4)
+    assert recorded["duration"](big) > recorded["duration"](small)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "")
+    recorded.clear()
+    assert app.make_runner(engine) is engine.generate and not recorded  # not on ZeroGPU: unwrapped

@@ -95,13 +95,24 @@ class SpaceServer:
         self._log.close()
 
 
-def start(python: Path, env: Mapping[str, str], label: str) -> SpaceServer:
-    server = SpaceServer(python, env, label)
-    try:
-        return server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
+# Gradio's launch() gives up when its own HEAD / to the new server takes over 3 s
+# (networking.url_ok), which happens on a loaded 2-core machine; that start is tried again.
+_SLOW_SELF_CHECK = "When localhost is not accessible"
+
+
+def start(python: Path, env: Mapping[str, str], label: str, tries: int = 3) -> SpaceServer:
+    for attempt in range(1, tries + 1):
+        server = SpaceServer(python, env, label)
+        try:
+            return server.wait_ready()
+        except RuntimeError:
+            server.stop()
+            if attempt == tries or _SLOW_SELF_CHECK not in server.log():
+                raise
+        except BaseException:
+            server.stop()
+            raise
+    raise AssertionError("unreachable")
 
 
 def predict_raw(url: str, data: list, timeout: float = 180.0, path: str = "/run/predict") -> httpx.Response:

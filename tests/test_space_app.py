@@ -135,7 +135,8 @@ def test_prefixed_route_still_works(app):
 
 
 @pytest.mark.parametrize("values, count, size", [
-    (data(width=70, height=100), 1, (72, 96)),  # snapped to the family's multiple of 8
+    (data(width=70, height=99), 1, (72, 96)),  # snapped to the family's multiple of 8
+    (data(width=68, height=100), 1, (72, 104)),  # halves round up
     (data(count=9), 4, (64, 64)),  # clamped to 4
     (data(count=0), 1, (64, 64)),  # clamped to 1
 ])

@@ -90,7 +90,9 @@ def make_predict(family: Family, run: Callable[[Any], Output], admission: Admiss
 def build_ui(engine: Any, predict: Callable[..., Any]) -> gr.Blocks:
     family: Family = engine.family
     with gr.Blocks(title="LLM2Pic") as demo:
-        gr.Markdown(f"## LLM2Pic 文生图 / Text to image\n模型 Model: `{engine.description}`")
+        gr.Markdown(f"## LLM2Pic 文生图 / Text to image\n模型 Model: `{engine.description}`  \n"
+                    f"默认 Defaults: {family.steps} 步 steps, CFG {family.guidance:g}; 尺寸 sizes {MIN_SIDE}–"
+                    f"{family.max_side} px (×{family.multiple}), ≤ {family.max_pixels / 2**20:.1f} MP")
         with gr.Row():
             prompt = gr.Textbox(label="提示词 / Prompt", value="", lines=2, scale=5,
                                 placeholder="描述你想要的画面（英文效果最好） / Describe the picture (English works best)")

@@ -95,7 +95,8 @@ def build_ui(engine: Any, predict: Callable[..., Any]) -> gr.Blocks:
                     f"{family.max_side} px (×{family.multiple}), ≤ {family.max_pixels / 2**20:.1f} MP")
         with gr.Row():
             prompt = gr.Textbox(label="提示词 / Prompt", value="", lines=2, scale=5,
-                                placeholder="描述你想要的画面（英文效果最好） / Describe the picture (English works best)")
+                                placeholder=f"描述你想要的画面（英文效果最好，最长 {MAX_PROMPT_CHARS} 字） / "
+                                            "Describe the picture (English works best)")
             run = gr.Button("生成 / Generate", variant="primary", scale=1)
         with gr.Accordion("高级选项 / Advanced options", open=False):
             negative = gr.Textbox(label="反向提示词 / Negative prompt", value="", lines=1)
@@ -112,13 +113,12 @@ def build_ui(engine: Any, predict: Callable[..., Any]) -> gr.Blocks:
                 seed = gr.Number(value=-1, precision=0, label="种子 / Seed (-1 = 随机 random)")
                 count = gr.Number(value=1, precision=0, label=f"图片数量 / Number of images (1–{MAX_COUNT})")
         gallery = gr.Gallery(label="结果 / Images", format="png", columns=2, height="auto")
-        seed_used = gr.Number(label="使用的种子 / Seed used", precision=0, interactive=False)
+        seed_used = gr.Number(value=None, label="使用的种子 / Seed used", precision=0, interactive=False)
         # The first event of the app, named "predict": the API contract.
         gr.on(triggers=[run.click, prompt.submit], fn=predict,
               inputs=[prompt, negative, guidance, steps, width, height, seed, count],
               outputs=[gallery, seed_used], api_name="predict")
-        gr.Examples(examples=EXAMPLES, inputs=[prompt], cache_examples=False,
-                    label=f"示例 / Examples (提示词最长 {MAX_PROMPT_CHARS} 字 / prompts up to {MAX_PROMPT_CHARS} characters)")
+        gr.Examples(examples=EXAMPLES, inputs=[prompt], cache_examples=False, label="示例 / Examples")
     return demo
 
 

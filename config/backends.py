@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from .ui import ui
 
-TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "resolution", "aspect")
+TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "resolution", "aspect", "count")
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -86,11 +86,11 @@ class GradioBackendConfig(_BackendBase):
     )
     preset: str = Field(
         default="auto",
-        description="内置预设：auto 按 Space 自动选择 / z-image-turbo / flux-schnell / none (built-in preset)",
+        description="内置预设：auto 按 Space 或接口自动选择 / z-image-turbo / flux-schnell / llm2pic-space / none (built-in preset)",
         json_schema_extra=ui(
             "预设", "Preset",
-            "内置预设：auto 按 Space 自动选择 / z-image-turbo / flux-schnell / none",
-            "Built-in preset: auto (by Space) / z-image-turbo / flux-schnell / none.",
+            "内置预设：auto 按 Space 或接口自动选择 / z-image-turbo / flux-schnell / llm2pic-space / none",
+            "Built-in preset: auto (by Space or endpoint) / z-image-turbo / flux-schnell / llm2pic-space / none.",
         ),
     )
     api_name: str = Field(
@@ -111,12 +111,12 @@ class GradioBackendConfig(_BackendBase):
     )
     inputs: dict[str, Any] = Field(
         default_factory=dict,
-        description="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect}"
+        description="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}"
         "；未填写的参数取接口默认值 (named inputs; others take the endpoint defaults)",
         json_schema_extra=ui(
             "输入参数", "Inputs",
-            "按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect}；未填写的参数取接口默认值",
-            "Inputs by parameter name, may use {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect}; others take the endpoint defaults.",
+            "按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}；未填写的参数取接口默认值",
+            "Inputs by parameter name, may use {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}; others take the endpoint defaults.",
         ),
     )
     transport: Literal["auto", "queue", "call", "run"] = Field(

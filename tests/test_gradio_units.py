@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from llm2pic.backends.base import ConfigurationError, ContentRejectedError, QuotaError, TransientError
-from llm2pic.backends.gradio.discovery import Parameter
+from llm2pic.backends.gradio.discovery import AppInfo, Endpoint, Parameter
 from llm2pic.backends.gradio.errors import app_error, clean_message
-from llm2pic.backends.gradio.payload import TemplateValues, nearest_choice
-from llm2pic.backends.gradio.presets import find_preset, space_host
+from llm2pic.backends.gradio.payload import TemplateValues, build_data, nearest_choice
+from llm2pic.backends.gradio.presets import find_preset, find_preset_by_signature, space_host
 from llm2pic.backends.gradio.results import find_images, find_seed
 from llm2pic.backends.gradio.sse import read_events
 
@@ -78,6 +78,27 @@ def test_presets_are_found_by_space_id_or_host():
     assert space_host("black-forest-labs/FLUX.1-schnell") == "black-forest-labs-flux-1-schnell.hf.space"
     with pytest.raises(ValueError, match="unknown preset"):
         find_preset("sdxl", "", "")
+
+
+def test_the_llm2pic_space_preset_is_found_by_its_endpoint_signature_not_by_host():
+    assert find_preset("auto", "", "127.0.0.1") is None  # a base_url alone matches no Space preset
+    assert find_preset("llm2pic-space", "", "").api_name == "/predict"
+    names = ["prompt", "negative_prompt", "guidance_scale", "num_inference_steps", "width", "height", "seed",
+             "num_outputs"]
+
+    def app(api_name, parameter_names):
+        params = [Parameter(name, name, "textbox") for name in parameter_names]
+        return AppInfo("6.31.0", "/gradio_api", "sse_v3", [Endpoint(api_name, 0, 1, params)])
+
+    assert find_preset_by_signature(app("/predict", names)).name == "llm2pic-space"
+    assert find_preset_by_signature(app("/predict", names[:-1])) is None
+    assert find_preset_by_signature(app("/generate", names)) is None
+
+
+def test_count_template_fits_the_slider():
+    count = Parameter("num_outputs", "n", "slider", minimum=1, maximum=4, step=1)
+    values = TemplateValues("p", "", 64, 64, 0, "1:1", count=9)
+    assert build_data(Endpoint("/predict", 0, 1, [count]), {"num_outputs": "{count}"}, values, "b") == [4]
 
 
 def test_images_are_found_in_every_output_shape():

@@ -26,7 +26,7 @@ from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
 from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
-from .presets import Preset, find_preset, space_host
+from .presets import Preset, find_preset, find_preset_by_signature, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
 
@@ -152,6 +152,8 @@ class GradioBackend(Backend):
             if self.app is None or self.endpoint is None:
                 app = await self._discover_waiting(progress)
                 self._last_app = app
+                if self.preset is None and self.config.preset == "auto":
+                    self._adopt_preset(find_preset_by_signature(app))
                 try:
                     choice = choose_endpoint(app, api_name=self.config.api_name, fn_index=self.config.fn_index,
                                              preset_api_name=self.preset.api_name if self.preset else "",
@@ -184,6 +186,14 @@ class GradioBackend(Backend):
                     progress(ProgressEvent("log", backend=self.name, message="starting: the Space is waking up"))
                     told = True
                 await asyncio.sleep(min(_STARTUP_POLL, remaining))
+
+    def _adopt_preset(self, preset: Optional[Preset]) -> None:
+        if preset is None:
+            return
+        self.preset = preset
+        self._given_inputs = {**preset.inputs, **self.config.inputs}
+        if not self.config.prompt_languages:
+            self.prompt_languages = frozenset(preset.prompt_languages)
 
     # --- results ----------------------------------------------------------------------------
 
@@ -220,7 +230,8 @@ class GradioBackend(Backend):
         seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
         divisor = math.gcd(width, height)
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
-        return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect)
+        return TemplateValues(request.prompt, request.negative_prompt, width, height, seed, aspect,
+                              max(1, request.count))
 
     def hub_token(self) -> str:
         """The Hugging Face token this backend's ZeroGPU calls spend ("" when none, or not a Space), for the

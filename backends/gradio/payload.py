@@ -29,6 +29,7 @@ class TemplateValues:
     height: int
     seed: int
     aspect: str
+    count: int = 1
 
     @property
     def ratio(self) -> float:
@@ -83,6 +84,7 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
         numbers = numeric_choices(parameter)
         if numbers:  # a dropdown of sizes: the nearest one, as the app spells it
             return min(numbers, key=lambda item: abs(item[1] - getattr(values, name)))[0]
+    if name in ("width", "height", "count"):
         return _fit_number(getattr(values, name), parameter)
     if name == "negative_prompt" and not values.negative_prompt and isinstance(parameter.default, str):
         return parameter.default  # nothing asked: keep the app's own negative prompt
@@ -92,7 +94,7 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
     return getattr(values, name)
 
 
-TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "aspect", "resolution")
+TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "aspect", "resolution", "count")
 
 
 def _fit_seed(seed: int, parameter: Parameter) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .discovery import AppInfo
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -17,6 +19,9 @@ class Preset:
     api_name: str
     inputs: dict[str, Any]
     prompt_languages: frozenset[str] = frozenset({"en"})
+    # For apps anyone can host (no fixed Space): the endpoint's parameter names, in order, that
+    # identify the app wherever it runs.
+    signature: tuple[str, ...] = ()
 
 
 PRESETS = {
@@ -37,6 +42,15 @@ PRESETS = {
             inputs={"prompt": "{prompt}", "seed": "{seed}", "randomize_seed": False,
                     "width": "{width}", "height": "{height}"},
         ),
+        Preset(
+            name="llm2pic-space",
+            space="",  # the LLM2Pic Space app (space/app.py) runs anywhere: found by its signature
+            api_name="/predict",
+            inputs={"prompt": "{prompt}", "negative_prompt": "{negative_prompt}", "width": "{width}",
+                    "height": "{height}", "seed": "{seed}", "num_outputs": "{count}"},
+            signature=("prompt", "negative_prompt", "guidance_scale", "num_inference_steps", "width", "height",
+                       "seed", "num_outputs"),
+        ),
     )
 }
 
@@ -56,6 +70,15 @@ def find_preset(choice: str, space: str, host: str) -> Optional[Preset]:
             raise ValueError(f"unknown preset {choice!r}; choose auto, none, or one of: {', '.join(PRESETS)}")
         return PRESETS[choice]
     for preset in PRESETS.values():
-        if space.lower() == preset.space.lower() or host.lower() == space_host(preset.space):
+        if preset.space and (space.lower() == preset.space.lower() or host.lower() == space_host(preset.space)):
+            return preset
+    return None
+
+
+def find_preset_by_signature(app: AppInfo) -> Optional[Preset]:
+    """For "auto" when no Space matched: the preset whose endpoint the discovered app has, parameter for parameter."""
+    for preset in PRESETS.values():
+        endpoint = app.find(preset.api_name) if preset.signature else None
+        if endpoint and tuple(p.name for p in endpoint.parameters if p.in_api) == preset.signature:
             return preset
     return None

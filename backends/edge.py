@@ -27,19 +27,28 @@ def map_transport_errors(what: str, *, backend: str, redact: Callable[[str], str
         yield
     except BackendError:
         raise
-    except httpx.UnsupportedProtocol as exc:
-        raise ConfigurationError(f"{what}: {redact(str(exc))}", backend=backend) from None
-    except _NOT_SENT as exc:
-        raise TransientError(f"{what}: not sent ({type(exc).__name__}: {redact(str(exc))})",
-                             backend=backend) from None
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"{what}: no answer in time ({type(exc).__name__})", backend=backend,
-                             outcome_unknown=True) from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"{what}: connection lost before the answer ({type(exc).__name__}: "
-                             f"{redact(str(exc))})", backend=backend, outcome_unknown=True) from None
     except httpx.HTTPError as exc:
-        raise ProtocolError(f"{what}: {type(exc).__name__}: {redact(str(exc))}", backend=backend) from None
+        raise transport_error(exc, what, backend=backend, redact=redact) from None
+
+
+def was_not_sent(exc: BaseException) -> bool:
+    """True when the request never reached the server (safe to send again)."""
+    return isinstance(exc, _NOT_SENT)
+
+
+def transport_error(exc: httpx.HTTPError, what: str, *, backend: str, redact: Callable[[str], str]) -> BackendError:
+    """The taxonomy error for one httpx failure."""
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigurationError(f"{what}: {redact(str(exc))}", backend=backend)
+    if isinstance(exc, _NOT_SENT):
+        return TransientError(f"{what}: not sent ({type(exc).__name__}: {redact(str(exc))})", backend=backend)
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{what}: no answer in time ({type(exc).__name__})", backend=backend,
+                              outcome_unknown=True)
+    if isinstance(exc, httpx.TransportError):
+        return TransientError(f"{what}: connection lost before the answer ({type(exc).__name__}: "
+                              f"{redact(str(exc))})", backend=backend, outcome_unknown=True)
+    return ProtocolError(f"{what}: {type(exc).__name__}: {redact(str(exc))}", backend=backend)
 
 
 async def download_image(

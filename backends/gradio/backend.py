@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
 import math
 import random
 import time
@@ -16,13 +18,15 @@ from ...redaction import redact
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
-from ..edge import map_transport_errors
+from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .payload import TemplateValues, build_data, check_inputs, pick_endpoint_name, with_default_prompt
 from .presets import Preset, find_preset, space_host
 from .results import ImageRef, find_images, find_seed
-from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
+from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
+
+log = logging.getLogger(__name__)
 
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
@@ -64,8 +68,9 @@ class GradioBackend(Backend):
             return await asyncio.wait_for(self._generate(request, progress, job), self.config.timeout)
         except asyncio.TimeoutError:
             await self._cancel(job)
+            # Once the job was sent it may still run (and be charged): never resend it on our own.
             raise TransientError(f"no result within the {self.config.timeout:g} s deadline",
-                                 backend=self.name) from None
+                                 backend=self.name, outcome_unknown=bool(job and job[0].submitted)) from None
         except asyncio.CancelledError:
             await self._cancel(job)
             raise
@@ -99,8 +104,8 @@ class GradioBackend(Backend):
     async def _run(self, app: AppInfo, endpoint: Endpoint, data: list[Any], progress: ProgressCallback,
                    job: list[JobContext]) -> list[Any]:
         stream_timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        context = JobContext(self.client, self.base + app.api_prefix, self.headers, endpoint, data, progress,
-                             self.name, stream_timeout)
+        context = JobContext(self.client, self.base + app.api_prefix, self.headers, endpoint, data,
+                             self._redacting(progress), self.name, stream_timeout)
         job.append(context)
         candidates = [self.transport] if self.transport else self._transports(app)
         last: Optional[BackendError] = None
@@ -109,7 +114,10 @@ class GradioBackend(Backend):
                 outputs = await TRANSPORTS[name](context)
             except TransportUnavailable as exc:
                 last = exc
+                context.phase = "preparing"  # refused outright: nothing of this job runs on the server
                 continue
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a taxonomy error here
+                raise self._job_error(context, exc) from None
             self.transport = name
             return outputs
         assert last is not None
@@ -122,6 +130,32 @@ class GradioBackend(Backend):
         if app.protocol in SSE_PROTOCOLS:
             return ["queue", "call", "run"] if app.version_at_least(4, 20) else ["queue", "run"]
         return ["run"]  # Gradio 3's WebSocket queue and 4.0–4.8's old SSE are not spoken here
+
+    def _job_error(self, job: JobContext, exc: Exception) -> BackendError:
+        """The taxonomy error for a failed job. After the job was sent, only the app's own verdict
+        (it failed, refused, or its queue was full) makes the outcome known; a lost stream, a
+        cancellation on the server or an unreadable answer leave it unknown, so a paid job is
+        never submitted a second time."""
+        if isinstance(exc, BackendError):
+            error = exc
+        elif isinstance(exc, httpx.HTTPError):
+            error = transport_error(exc, "gradio job", backend=self.name,
+                                    redact=lambda text: redact(text, self._secrets))
+        else:
+            log.info("%s: unreadable answer", self.name, exc_info=True)
+            error = ProtocolError(f"unreadable answer from the app ({type(exc).__name__}: {exc})", backend=self.name)
+        error.backend = error.backend or self.name
+        sent_before_failure = not (job.phase == "submitting" and was_not_sent(exc))
+        if job.submitted and sent_before_failure and not is_verdict(error):
+            error.outcome_unknown = True
+        return error
+
+    def _redacting(self, progress: ProgressCallback) -> ProgressCallback:
+        """Progress whose text (an app's log lines, step descriptions) never carries our secrets."""
+        def forward(event: ProgressEvent) -> None:
+            progress(dataclasses.replace(event, message=redact(event.message, self._secrets)) if event.message
+                     else event)
+        return forward
 
     async def _cancel(self, job: list[JobContext]) -> None:
         if job:
@@ -237,9 +271,12 @@ class GradioBackend(Backend):
                 yield
         except BackendError as exc:
             exc.detail = redact(exc.detail, self._secrets)
+            exc.backend = exc.backend or self.name
             raise
-        except ValueError as exc:  # an oversized server-sent event
-            raise ProtocolError(str(exc), backend=self.name) from None
+        except Exception as exc:  # noqa: BLE001 - a malformed answer must not escape the taxonomy
+            log.info("%s: unreadable answer", self.name, exc_info=True)
+            raise ProtocolError(redact(f"unreadable answer from the app ({type(exc).__name__}: {exc})",
+                                       self._secrets), backend=self.name) from None
 
     # --- doctor -----------------------------------------------------------------------------
 

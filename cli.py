@@ -17,7 +17,7 @@ from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
 from .cli_draw import draw
 from .config.legacy import is_legacy
-from .config.load import ConfigError, tomllib
+from .config.load import ConfigError, parse_toml
 from .config.upgrade import render_migrated
 from .config.model import Config
 from .pipeline import Engine
@@ -96,8 +96,8 @@ async def _probe(backend: Backend) -> BackendReport:
 
 def _migrate(args: argparse.Namespace) -> int:
     try:
-        raw = tomllib.loads(Path(args.old_config).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = parse_toml(Path(args.old_config).read_text(encoding="utf-8"), args.old_config)
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
         fail(f"cannot read {args.old_config}: {exc}")
         return EXIT_CONFIG
     if not is_legacy(raw):

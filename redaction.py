@@ -18,6 +18,8 @@ _TOKEN_SHAPES = re.compile(
     r"|(?P<param>[?&](?:key|api_key|apikey|token|access_token)=)[^&\s\"']+"
 )
 MASK = "***"
+# user:password@ in any URL (a config value, an error text, a doctor line)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 
 
 def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
@@ -25,6 +27,7 @@ def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
     result = str(text)
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         result = result.replace(secret, MASK)
+    result = _URL_USERINFO.sub(lambda match: match.group(1) + MASK + "@", result)
     return _TOKEN_SHAPES.sub(_mask_match, result)
 
 

@@ -40,6 +40,11 @@ class OpenAIChatLLM:
     def __repr__(self) -> str:
         return f"OpenAIChatLLM(url={self._safe(self._url)!r}, model={self._model!r})"
 
+    @property
+    def secrets(self) -> list[str]:
+        """What `redact` must mask in anything this LLM says (it may echo its own key)."""
+        return [self._api_key]
+
     def _safe(self, text: object) -> str:
         return redact(text, [self._api_key])
 

@@ -216,6 +216,20 @@ def _unquote(text: str) -> str:
     return text
 
 
+def clean_text(text: object) -> str:
+    """Text that every encoder accepts: surrogate pairs (an emoji escaped as two JSON \\u escapes)
+    are joined, lone surrogates (a CLI argument with an invalid byte, an answer cut off by
+    max_tokens inside an escaped emoji) are dropped, and so are NUL characters."""
+    value = text if isinstance(text, str) else str(text or "")
+    if value.isascii():
+        return value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").replace("\ufffd", "")
+    return value.replace("\x00", "")
+
+
 def collapse_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 

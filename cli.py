@@ -9,24 +9,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
-from .cli_draw import draw
+from .cli_draw import _SECRETS, draw
 from .config.legacy import is_legacy
 from .config.load import ConfigError, parse_toml
 from .config.upgrade import render_migrated
 from .config.model import Config
+from .config.secrets import config_secrets
 from .pipeline import Engine
+from .redaction import RedactingFilter, redact
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # log text may carry what a server sent: redact it
+        handler.addFilter(RedactingFilter(_SECRETS))
     return args.handler(args)
 
 
@@ -65,6 +70,7 @@ def _doctor(args: argparse.Namespace) -> int:
     config = load(args.config)
     if config is None:
         return EXIT_CONFIG
+    _SECRETS[:] = config_secrets(config, os.environ)
     return asyncio.run(_probe_all(config))
 
 
@@ -75,13 +81,21 @@ async def _probe_all(config: Config) -> int:
         for backend_config, backend in zip(config.backends, engine.backends):
             report = await _probe(backend)
             state = "enabled" if backend_config.enabled else "disabled"
-            print(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} {report.summary}")
+            # Everything shown may come from the app (defaults, labels, errors) or hold a secret
+            # (a URL with user:password@, a key pasted into *_env): redacted and capped.
+            print(_shown(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} "
+                         f"{report.summary}"))
             for line in report.lines:
-                print(f"  {line}")
+                print(_shown(f"  {line}"))
             healthy = healthy and (report.ok or not backend_config.enabled)
     finally:
         await engine.retire()
     return EXIT_OK if healthy else EXIT_BACKENDS
+
+
+def _shown(line: str, limit: int = 400) -> str:
+    line = redact(line, _SECRETS)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 async def _probe(backend: Backend) -> BackendReport:

@@ -34,3 +34,25 @@ def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
 def _mask_match(match: re.Match[str]) -> str:
     keep = match.group("bearer") or match.group("param") or ""
     return keep + MASK
+
+
+class RedactingFilter:
+    """A logging filter for a handler: every record's text (message, arguments, traceback) is
+    redacted with `secrets` (a list the owner may fill later) before it is written anywhere."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = secrets
+
+    def filter(self, record) -> bool:  # logging.Filter protocol; True: keep the record
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is still written, as its raw text
+            message = str(record.msg)
+        record.msg, record.args = redact(message, self.secrets), None
+        if record.exc_info and not record.exc_text:
+            import logging
+
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ...config.secrets import url_credentials
 from ...redaction import redact
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
@@ -52,7 +53,7 @@ class GradioBackend(Backend):
         self.prompt_languages = frozenset(languages)
         self.inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
         token = self._token(environ)
-        self._secrets = [token]
+        self._secrets = [token, *url_credentials(self.base)]
         self.headers = self._auth_headers(token)
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None

@@ -1,7 +1,7 @@
 """Command line front end: `python -m llm2pic draw | doctor | migrate`.
 
 Exit codes: 0 success, 2 configuration error, 3 every backend failed, 4 refused by the safety words.
-Reasons go to stderr in one line.
+Progress goes to stderr as it happens; the reason of a failure is the last stderr line, said once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # log text may carry what a server sent: redact it
         handler.addFilter(RedactingFilter(_SECRETS))
+    if not args.verbose:
+        # Each backend's failure is in the progress lines and the last line; -v logs them again in full.
+        logging.getLogger("llm2pic.backends.chain").setLevel(logging.ERROR)
     return args.handler(args)
 
 

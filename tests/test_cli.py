@@ -46,11 +46,13 @@ def test_draw_falls_back_to_the_working_backend_and_writes_the_image(tmp_path, l
     assert "broken: retrying" in captured.err
 
 
-def test_draw_exits_3_with_one_line_when_every_backend_fails(tmp_path, lab_servers, capsys):
+def test_draw_exits_3_with_the_reason_said_once_on_the_last_line(tmp_path, lab_servers, capsys):
     path = write_config(tmp_path, lab_servers["6"], 'preset = "none"\napi_name = "/quota"')
     assert main(["draw", "a fox", "--no-llm", "--config", str(path)]) == 3
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("llm2pic: every backend failed; last: [lab] quota:")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("llm2pic: every backend failed; last: [lab] quota:")
+    assert sum("quota" in line for line in lines) == 1, lines
+    assert all(line.startswith(("lab: ", "broken: ")) for line in lines[:-1]), lines  # the rest is progress
 
 
 def test_draw_exits_2_on_a_bad_config(tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -94,5 +95,6 @@ def test_migrate_prints_a_config_that_loads(tmp_path):
 
 
 def test_migrate_refuses_a_config_that_is_not_classic(tmp_path, capsys):
-    assert main(["migrate", "config.example.toml"]) == 2
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"  # whatever the cwd
+    assert main(["migrate", str(example)]) == 2
     assert "is not a classic MaiBot_LLM2pic config" in capsys.readouterr().err

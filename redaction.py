@@ -36,6 +36,13 @@ def _mask_match(match: re.Match[str]) -> str:
     return keep + MASK
 
 
+def redacted_traceback(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
+    """The exception's traceback as text, redacted (its message may hold what a server sent)."""
+    import traceback
+
+    return redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), secrets)
+
+
 class RedactingFilter:
     """A logging filter for a handler: every record's text (message, arguments, traceback) is
     redacted with `secrets` (a list the owner may fill later) before it is written anywhere."""

@@ -16,12 +16,11 @@ import logging
 import math
 import random
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional, Sequence
 
 from ..config.chain import ChainSection
-from ..redaction import redact
+from ..redaction import redacted_traceback
 from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
                    ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError, no_progress)
 
@@ -211,8 +210,7 @@ class BackendChain:
         except (BackendError, asyncio.TimeoutError):
             raise
         except Exception as exc:  # noqa: BLE001 - one backend's crash must not stop the chain
-            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            log.error("backend %s crashed (treated as its failure):\n%s", backend.name, redact(trace))
+            log.error("backend %s crashed (treated as its failure):\n%s", backend.name, redacted_traceback(exc))
             raise ProtocolError(f"unexpected {type(exc).__name__}: {exc}", backend=backend.name,
                                 outcome_unknown=backend.paid) from None
 

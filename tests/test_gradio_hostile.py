@@ -225,3 +225,15 @@ async def test_a_numeric_looking_seed_does_not_break_the_result():
         async with make_client(config) as client:
             images = await build_backend(config, client, {}).generate(GenerationRequest("a fox"))
     assert images[0].data == PNG and images[0].seed is None
+
+
+@pytest.mark.parametrize("failure", [httpx.Response(502), httpx.ReadError("reset"), httpx.Response(200, content=b"x")])
+async def test_a_paid_jobs_result_that_cannot_be_downloaded_is_not_drawn_again(failure):
+    with respx.mock(assert_all_called=False) as router:
+        app(router, lambda request: sse(completed([file_data()])))
+        files = router.get(url__startswith=f"{BASE}/gradio_api/file=").mock(
+            side_effect=lambda request: (_ for _ in ()).throw(failure) if isinstance(failure, Exception) else failure)
+        error, submissions = await chain_run(router, paid=True)
+    assert error.outcome_unknown and submissions == 1
+    assert "下载失败" in error.user_message
+    assert files.call_count <= 2

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ...config.secrets import url_credentials
-from ...redaction import redact
+from ...redaction import redact, redacted_traceback
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
@@ -33,6 +33,7 @@ SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
 # File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
 PLACEHOLDER_NAMES = frozenset({"nsfw.png"})
+DOWNLOAD_LOST_MESSAGE = "图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。"
 
 
 class GradioBackend(Backend):
@@ -96,7 +97,14 @@ class GradioBackend(Backend):
                 seed = values.seed
             images = []
             for ref in refs[: max(1, request.count)]:
-                data_bytes, mime = await self._download(ref, app)
+                try:
+                    data_bytes, mime = await self._download_once_more_if_lost(ref, app)
+                except BackendError as exc:
+                    # The job ran (and may have been paid for): never draw it again on our own.
+                    exc.outcome_unknown = True
+                    if self.paid and exc.user_message == type(exc).default_user_message:
+                        exc._user_message = DOWNLOAD_LOST_MESSAGE
+                    raise
                 images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
                     "gradio_version": app.version, "transport": self.transport, "file": ref.name,
                     "endpoint": endpoint.api_name}))
@@ -143,7 +151,7 @@ class GradioBackend(Backend):
             error = transport_error(exc, "gradio job", backend=self.name,
                                     redact=lambda text: redact(text, self._secrets))
         else:
-            log.info("%s: unreadable answer", self.name, exc_info=True)
+            log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
             error = ProtocolError(f"unreadable answer from the app ({type(exc).__name__}: {exc})", backend=self.name)
         error.backend = error.backend or self.name
         sent_before_failure = not (job.phase == "submitting" and was_not_sent(exc))
@@ -212,6 +220,12 @@ class GradioBackend(Backend):
             raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
                                        backend=self.name)
 
+    async def _download_once_more_if_lost(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+        try:
+            return await self._download(ref, app)
+        except TransientError:
+            return await self._download(ref, app)
+
     async def _download(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
         limit = self.config.max_download_bytes
         if ref.inline is not None:
@@ -224,10 +238,11 @@ class GradioBackend(Backend):
                 raise ProtocolError("the result points to a file on another host; refused", backend=self.name)
             # Built from the path: the `url` some versions return is wrong (4.44's /call) or foreign.
             url = f"{self.base}{app.api_prefix}/file={path}"
-            async with self.client.stream("GET", url, headers=self.headers) as response:
-                if response.status_code != 200:
-                    raise error_for_status(response, "GET /file=", backend=self.name)
-                data = await read_capped(response, limit, backend=self.name)
+            with map_transport_errors("GET /file=", backend=self.name, redact=lambda text: redact(text, self._secrets)):
+                async with self.client.stream("GET", url, headers=self.headers) as response:
+                    if response.status_code != 200:
+                        raise error_for_status(response, "GET /file=", backend=self.name)
+                    data = await read_capped(response, limit, backend=self.name)
         mime = sniff_image_mime(data)
         if mime is None:
             raise ProtocolError(f"the result file {ref.name!r} is not an image", backend=self.name)
@@ -275,7 +290,7 @@ class GradioBackend(Backend):
             exc.backend = exc.backend or self.name
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed answer must not escape the taxonomy
-            log.info("%s: unreadable answer", self.name, exc_info=True)
+            log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
             raise ProtocolError(redact(f"unreadable answer from the app ({type(exc).__name__}: {exc})",
                                        self._secrets), backend=self.name) from None
 

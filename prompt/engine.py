@@ -112,7 +112,13 @@ async def _ask_llm(
         now=now,
     )
     text = await _call(llm, messages, options.llm_timeout, log, notes, "prompt")
-    return parse_answer(text, options.max_prompt_chars) if text is not None else ParsedAnswer()
+    if text is None:
+        return ParsedAnswer()
+    answer = parse_answer(text, options.max_prompt_chars)
+    # JSON escapes in the answer can decode to lone surrogates (an emoji cut off by max_tokens)
+    return dataclasses.replace(answer, prompt=clean_text(answer.prompt),
+                               negative_prompt=clean_text(answer.negative_prompt), style=clean_text(answer.style),
+                               aspect=clean_text(answer.aspect), refusal_reason=clean_text(answer.refusal_reason))
 
 
 async def _translate(
@@ -123,7 +129,7 @@ async def _translate(
     CJK spans are never deleted: a mixed prompt is better than one whose subject vanished.
     """
     text = await _call(llm, build_translation_messages(body), options.llm_timeout, log, notes, "translation")
-    translated = parse_answer(text, options.max_prompt_chars).prompt if text is not None else ""
+    translated = clean_text(parse_answer(text, options.max_prompt_chars).prompt) if text is not None else ""
     if translated and not has_cjk(translated):
         notes.append("translated the LLM's Chinese prompt to English")
         return translated

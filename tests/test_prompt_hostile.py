@@ -18,6 +18,9 @@ BASE = "http://127.0.0.1:8081/v1"
 KEY = "local-key-NOT-token-shaped-4242"
 
 BROKEN = ["画一只猫 \udcff", "\ud83d a cat cut inside an emoji", "a cat \ud83d\ude00 ok \udc00\ud800", "nul\x00cat"]
+# What an LLM sends when max_tokens cuts an escaped emoji in half: plain ASCII that decodes to a lone surrogate.
+ESCAPED = ['{"prompt": "a cat \\ud83d', '{"prompt": "a cat \\ud83d", "negative_prompt": "\\udc00 blur", "style": "\\ud800"}',
+           '```json\n{"prompt": "a cat \\ud83d\\ude00 \\udfff"}\n```']
 
 
 def encodable(text: str) -> bool:
@@ -33,13 +36,23 @@ async def test_a_request_with_lone_surrogates_becomes_an_encodable_prompt(text):
     assert encodable(result.prompt) and ("cat" in result.prompt or "猫" in result.prompt)
 
 
-@pytest.mark.parametrize("answer", BROKEN)
+@pytest.mark.parametrize("answer", BROKEN + ESCAPED)
 async def test_an_llm_answer_cut_inside_an_escaped_emoji_becomes_an_encodable_prompt(answer):
     async def llm(messages):
         json.dumps(messages, ensure_ascii=False).encode("utf-8")  # what the host's encoder does
         return answer
     result = await make_image_prompt(PromptInput("画一只猫 \udcff"), PromptOptions(), llm)
-    assert result.source == "llm" and encodable(result.prompt)
+    assert result.source == "llm" and encodable(result.prompt) and ("cat" in result.prompt or "猫" in result.prompt)
+    assert encodable(result.negative_prompt) and encodable(result.style)
+
+
+@pytest.mark.parametrize("answer", ['{"prompt": ' + "[" * 100_000 + "]" * 100_000 + "}", "[" * 100_000,
+                                    '{"prompt": "a cat"} ' + "{" * 5000])
+async def test_a_deeply_nested_llm_answer_falls_back_or_parses(answer):
+    async def llm(messages):
+        return answer
+    result = await make_image_prompt(PromptInput("画一只猫"), PromptOptions(), llm)
+    assert result.prompt
 
 
 def test_clean_text_keeps_valid_pairs_and_drops_lone_halves():
@@ -56,3 +69,15 @@ async def test_an_llm_that_echoes_its_own_key_does_not_put_it_into_the_prompt():
         result = await make_image_prompt(PromptInput("画一只猫"), PromptOptions(), llm)
     assert result.source == "llm" and "cat" in result.prompt
     assert KEY not in result.prompt
+
+
+@pytest.mark.parametrize("answer", ["[" * 200_000, "![" * 100_000, "<think>" * 50_000 + "x", "{" * 200_000,
+                                    "</think>" * 20_000 + "<think>" * 20_000, "a " * 500_000])
+async def test_a_huge_hostile_llm_answer_is_parsed_quickly(answer):
+    import time
+
+    async def llm(messages):
+        return answer
+    started = time.perf_counter()
+    await make_image_prompt(PromptInput("画一只猫"), PromptOptions(), llm)
+    assert time.perf_counter() - started < 1.5

@@ -104,3 +104,25 @@ def test_doctor_redacts_defaults_labels_env_names_and_url_passwords(tmp_path, ca
     text = out.out + out.err
     assert "lab" in out.out and "endpoint /draw" in out.out
     assert TOKEN not in text and PASSWORD not in text and PASTED not in text
+
+
+def test_logs_forwarded_to_the_host_are_redacted_traceback_included(caplog):
+    import logging
+
+    from llm2pic.host_glue import _PACKAGE_ROOT, forward_logs
+
+    secrets: list[str] = []
+    target = logging.getLogger("test.host.plugin")
+    forward_logs(target, secrets)
+    secrets[:] = [TOKEN]  # the plugin fills the list once the config is known
+    source = logging.getLogger(f"{_PACKAGE_ROOT}.backends.x")
+    try:
+        raise KeyError(f"token {TOKEN}")
+    except KeyError:
+        with caplog.at_level(logging.INFO, logger="test.host.plugin"):
+            source.error("failed with %s", TOKEN, exc_info=True)
+    package = logging.getLogger(_PACKAGE_ROOT)
+    package.handlers, package.propagate = [], True  # as before this test
+    forwarded = [r.getMessage() for r in caplog.records if r.name == "test.host.plugin"]
+    assert forwarded and "KeyError" in forwarded[0] and "failed with ***" in forwarded[0]
+    assert TOKEN not in caplog.text

@@ -47,8 +47,8 @@ def render_migrated(raw: Mapping[str, Any], source: str) -> tuple[str, list[str]
 
     Raises ConfigError when the result would not be a valid config.
     """
-    new, notes = legacy.migrate(raw)
     load_config_data(raw)  # validates the migrated form; errors name the classic keys
+    new, notes = legacy.migrate(raw)
     header = [f"# Migrated from a classic MaiBot_LLM2pic config by {source}.",
               "# See config.example.toml for every option."]
     header += [f"# note: {note}" for note in notes]

@@ -117,8 +117,7 @@ async def run_call(job: JobContext) -> list[Any]:
                 return event.data
             if event.event == "error":
                 # The server breaks the chunked body right after this event: do not read on.
-                error = _call_error(event.data, job.backend)
-                raise verdict(error) if event.data is not None else error
+                raise verdict(_call_error(event.data, job.backend))  # the job ended, even if the reason is hidden
     raise TransientError("the /call stream ended before the result arrived", backend=job.backend)
 
 

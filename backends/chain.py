@@ -211,7 +211,7 @@ class BackendChain:
             raise
         except Exception as exc:  # noqa: BLE001 - one backend's crash must not stop the chain
             log.error("backend %s crashed (treated as its failure):\n%s", backend.name, redacted_traceback(exc))
-            raise ProtocolError(f"unexpected {type(exc).__name__}: {exc}", backend=backend.name,
+            raise ProtocolError(f"unexpected {type(exc).__name__}: {str(exc)[:300]}", backend=backend.name,
                                 outcome_unknown=backend.paid) from None
 
     def _pause(self, attempt: int, retry_after: Optional[float]) -> float:

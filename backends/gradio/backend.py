@@ -152,7 +152,8 @@ class GradioBackend(Backend):
                                     redact=lambda text: redact(text, self._secrets))
         else:
             log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
-            error = ProtocolError(f"unreadable answer from the app ({type(exc).__name__}: {exc})", backend=self.name)
+            error = ProtocolError(f"unreadable answer from the app ({type(exc).__name__}: {str(exc)[:300]})",
+                                  backend=self.name)
         error.backend = error.backend or self.name
         sent_before_failure = not (job.phase == "submitting" and was_not_sent(exc))
         if job.submitted and sent_before_failure and not is_verdict(error):
@@ -291,7 +292,7 @@ class GradioBackend(Backend):
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed answer must not escape the taxonomy
             log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
-            raise ProtocolError(redact(f"unreadable answer from the app ({type(exc).__name__}: {exc})",
+            raise ProtocolError(redact(f"unreadable answer from the app ({type(exc).__name__}: {str(exc)[:300]})",
                                        self._secrets), backend=self.name) from None
 
     # --- doctor -----------------------------------------------------------------------------

@@ -237,3 +237,34 @@ async def test_a_paid_jobs_result_that_cannot_be_downloaded_is_not_drawn_again(f
     assert error.outcome_unknown and submissions == 1
     assert "下载失败" in error.user_message
     assert files.call_count <= 2
+
+
+class Endless(httpx.AsyncByteStream):
+    def __init__(self) -> None:
+        self.pulled = 0
+
+    async def __aiter__(self):
+        while self.pulled < 100_000:
+            self.pulled += 1
+            yield b"[" + b"1," * 32768
+
+
+@pytest.mark.parametrize("where", ["config", "info", "join", "run"])
+async def test_an_endless_json_answer_is_stopped_at_its_cap(where):
+    body = Endless()
+    endless = httpx.Response(200, headers={"content-type": "application/json"}, stream=body)
+    with respx.mock(assert_all_called=False) as router:
+        mock_app(router, sse(completed([file_data()])))
+        router.post(f"{BASE}/gradio_api/run/draw").respond(json={"data": [file_data()]})
+        route = {"config": router.get(f"{BASE}/config"), "info": router.get(f"{BASE}/gradio_api/info"),
+                 "join": router.post(f"{BASE}/gradio_api/queue/join"),
+                 "run": router.post(f"{BASE}/gradio_api/run/draw")}[where]
+        route.mock(return_value=endless)
+        config = GradioBackendConfig(base_url=BASE, preset="none", startup_wait=0,
+                                     transport="run" if where == "run" else "queue")
+        async with make_client(config) as client:
+            try:
+                await build_backend(config, client, {}).generate(GenerationRequest("a fox"))
+            except BackendError:
+                pass
+    assert body.pulled * 65537 < 80 * 1024 * 1024

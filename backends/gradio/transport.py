@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -16,10 +17,14 @@ import httpx
 
 from ..base import (BackendError, ConfigurationError, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, server_count, server_number)
-from ..http import error_for_status, is_html
+from ..http import error_for_status, is_html, read_capped
 from .discovery import AppStarting, Endpoint
 from .errors import HIDDEN_ERROR, app_error, clean_message
 from .sse import read_events
+
+
+# An answer that is not an event stream (/run results with inline images included) is read up to this.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class TransportUnavailable(ConfigurationError):
@@ -130,9 +135,9 @@ async def run_direct(job: JobContext) -> list[Any]:
         path = "/run/predict"
         body.update(fn_index=job.endpoint.fn_index, session_hash=uuid.uuid4().hex[:12])
     job.phase = "submitting"
-    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    response, raw = await _post(job, path, body)
     if response.status_code == 500:
-        payload = _json_or_none(response)
+        payload = _json_or_none(raw)
         if isinstance(payload, dict) and "error" in payload:
             raise verdict(app_error(payload.get("error"), payload.get("title"), backend=job.backend))
         raise verdict(ProtocolError(f"POST {path} → HTTP 500 (unknown endpoint or server crash)",
@@ -140,7 +145,7 @@ async def run_direct(job: JobContext) -> list[Any]:
     if response.status_code in (404, 405) and not is_html(response):
         raise verdict(TransportUnavailable(f"POST {path} → HTTP {response.status_code}: the app does not accept "
                                            "direct calls (a Space only offers its queue)", backend=job.backend))
-    answer = _checked_json(response, f"POST {path}", job.backend)
+    answer = _checked_json(response, raw, f"POST {path}", job.backend)
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         raise ProtocolError(f"POST {path}: no data list in the answer", backend=job.backend)
     return answer["data"]
@@ -191,7 +196,7 @@ def _call_error(data: Any, backend: str) -> BackendError:
 
 
 async def _post_json(job: JobContext, path: str, body: dict[str, Any]) -> Any:
-    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    response, raw = await _post(job, path, body)
     if response.status_code in (404, 405) and not is_html(response):
         raise verdict(TransportUnavailable(f"POST {path} → HTTP {response.status_code}", backend=job.backend))
     if response.status_code == 503 and not is_html(response):
@@ -202,7 +207,7 @@ async def _post_json(job: JobContext, path: str, body: dict[str, Any]) -> Any:
                                          "(renamed or removed?)", backend=job.backend))
     if response.status_code != 200:
         raise verdict(_checked_error(response, f"POST {path}", job.backend))
-    return _checked_json(response, f"POST {path}", job.backend)
+    return _checked_json(response, raw, f"POST {path}", job.backend)
 
 
 def _checked_error(response: httpx.Response, what: str, backend: str) -> BackendError:
@@ -211,10 +216,17 @@ def _checked_error(response: httpx.Response, what: str, backend: str) -> Backend
     return error_for_status(response, what, backend=backend)
 
 
-def _checked_json(response: httpx.Response, what: str, backend: str) -> Any:
+async def _post(job: JobContext, path: str, body: dict[str, Any]) -> tuple[httpx.Response, bytes]:
+    """A POST whose answer is read with a size cap (a server may send anything, of any length)."""
+    async with job.client.stream("POST", f"{job.api_root}{path}", json=body, headers=job.headers) as response:
+        raw = await read_capped(response, MAX_ANSWER_BYTES, backend=job.backend)
+    return response, raw
+
+
+def _checked_json(response: httpx.Response, raw: bytes, what: str, backend: str) -> Any:
     if is_html(response) or response.status_code != 200:
         raise _checked_error(response, what, backend)
-    payload = _json_or_none(response)
+    payload = _json_or_none(raw)
     if payload is None:
         raise ProtocolError(f"{what}: answer is not JSON", backend=backend)
     return payload
@@ -236,8 +248,8 @@ def _event_id(answer: Any, what: str, backend: str) -> str:
     raise ProtocolError(f"{what}: no event_id in the answer", backend=backend)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(raw)
     except (ValueError, RecursionError):
         return None

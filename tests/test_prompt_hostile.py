@@ -81,3 +81,28 @@ async def test_a_huge_hostile_llm_answer_is_parsed_quickly(answer):
     started = time.perf_counter()
     await make_image_prompt(PromptInput("画一只猫"), PromptOptions(), llm)
     assert time.perf_counter() - started < 1.5
+
+
+class Endless(httpx.AsyncByteStream):
+    def __init__(self) -> None:
+        self.pulled = 0
+
+    async def __aiter__(self):
+        while self.pulled < 10_000:
+            self.pulled += 1
+            yield b"x" * 65536
+
+
+@pytest.mark.parametrize("body", ["endless", b'{"choices": [{"message": 5}]}', b"[" * 100_000])
+async def test_a_hostile_chat_endpoint_is_a_chat_llm_error_and_bounded(body):
+    from llm2pic.prompt.openai_chat import ChatLLMError
+
+    stream = Endless() if body == "endless" else None
+    response = (httpx.Response(200, stream=stream) if stream else httpx.Response(200, content=body))
+    with respx.mock() as router:
+        router.post(f"{BASE}/chat/completions").mock(return_value=response)
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(ChatLLMError):
+                await OpenAIChatLLM(client, base_url=BASE, model="m", api_key=KEY)([{"role": "user", "content": "x"}])
+    if stream:
+        assert stream.pulled * 65536 <= 5 * 1024 * 1024

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .backends.base import Backend, BackendError, BackendReport
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
 from .cli_draw import _SECRETS, draw
 from .config.legacy import is_legacy
 from .config.load import ConfigError, parse_toml
@@ -97,7 +97,7 @@ async def _probe_all(config: Config) -> int:
 
 
 def _shown(line: str, limit: int = 400) -> str:
-    line = redact(line, _SECRETS)
+    line = printable(redact(line, _SECRETS))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

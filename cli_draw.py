@@ -14,7 +14,7 @@ from typing import Optional
 import httpx
 
 from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from .config.model import Config
 from .config.secrets import config_secrets
 from .redaction import redact
@@ -130,4 +130,4 @@ _SECRETS: list[str] = []
 
 
 def _safe(text: str) -> str:
-    return redact(text, _SECRETS)
+    return printable(redact(text, _SECRETS))

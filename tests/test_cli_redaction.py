@@ -68,6 +68,7 @@ api_key_env = "{PASTED}"
 def test_an_apps_log_lines_and_errors_are_redacted_on_stderr(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LAB_TOKEN", TOKEN)
     events = [{"msg": "log", "event_id": "e1", "log": f"received token {TOKEN}", "title": "Info"},
+              {"msg": "log", "event_id": "e1", "log": "\x1b[2J\x1b]0;owned\x07\rfake line", "title": "Info"},
               {"msg": "process_completed", "event_id": "e1", "success": False,
                "output": {"error": f"bad token {TOKEN} for me:{PASSWORD}", "title": "Error"}}]
     with respx.mock(assert_all_called=False) as router:
@@ -78,6 +79,7 @@ def test_an_apps_log_lines_and_errors_are_redacted_on_stderr(tmp_path, capsys, m
     assert code == 3, err
     assert "received token ***" in err  # the line is shown, the token is not
     assert TOKEN not in err and PASSWORD not in err and PASTED not in err
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err  # no terminal escapes from a server
 
 
 def test_the_prompt_and_json_output_are_redacted(tmp_path, capsys, monkeypatch):

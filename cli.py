@@ -1,7 +1,7 @@
 """Command line front end: `python -m llm2pic draw | doctor | migrate | space` (space: cli_space.py).
 
 Exit codes: 0 success, 2 configuration error, 3 every backend failed, 4 refused by the safety words.
-Reasons go to stderr in one line.
+Progress goes to stderr as it happens; the reason of a failure is the last stderr line, said once.
 """
 
 from __future__ import annotations
@@ -9,26 +9,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .backends.base import Backend, BackendError, BackendReport
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
-from .cli_draw import draw
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
+from .cli_draw import _SECRETS, draw
 from .cli_space import add_space_commands
 from .config.legacy import is_legacy
-from .config.load import ConfigError, tomllib
+from .config.load import ConfigError, parse_toml
 from .config.upgrade import render_migrated
 from .config.model import Config
+from .config.secrets import config_secrets
 from .pipeline import Engine
 from .reasons import one_line
+from .redaction import RedactingFilter, redact
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # log text may carry what a server sent: redact it
+        handler.addFilter(RedactingFilter(_SECRETS))
+    if not args.verbose:
+        # Each backend's failure is in the progress lines and the last line; -v logs them again in full.
+        logging.getLogger("llm2pic.backends.chain").setLevel(logging.ERROR)
     return args.handler(args)
 
 
@@ -68,6 +76,7 @@ def _doctor(args: argparse.Namespace) -> int:
     config = load(args.config)
     if config is None:
         return EXIT_CONFIG
+    _SECRETS[:] = config_secrets(config, os.environ)
     return asyncio.run(_probe_all(config))
 
 
@@ -78,19 +87,26 @@ async def _probe_all(config: Config) -> int:
         for backend_config, backend in zip(config.backends, engine.backends):
             report = await _probe(backend)
             state = "enabled" if backend_config.enabled else "disabled"
-            summary = one_line(report.summary)  # a server's text, made one line
-            print(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} {summary}")
+            # Everything shown may come from the app (defaults, labels, errors) or hold a secret
+            # (a URL with user:password@, a key pasted into *_env): one line, redacted and capped.
+            print(_shown(f"{report.name} ({backend_config.type}, {state}): {'OK' if report.ok else 'FAIL'} "
+                         f"{one_line(report.summary)}"))
             for line in report.lines:
-                print(f"  {line}")
+                print(_shown(f"  {line}"))
             healthy = healthy and (report.ok or not backend_config.enabled)
         from .hub.zero_gpu_report import doctor_lines
 
         enabled = [b for c, b in zip(config.backends, engine.backends) if c.enabled]
         for line in await doctor_lines(enabled):
-            print(line)
+            print(_shown(line))
     finally:
         await engine.retire()
     return EXIT_OK if healthy else EXIT_BACKENDS
+
+
+def _shown(line: str, limit: int = 400) -> str:
+    line = printable(redact(line, _SECRETS))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 async def _probe(backend: Backend) -> BackendReport:
@@ -105,8 +121,8 @@ async def _probe(backend: Backend) -> BackendReport:
 
 def _migrate(args: argparse.Namespace) -> int:
     try:
-        raw = tomllib.loads(Path(args.old_config).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = parse_toml(Path(args.old_config).read_text(encoding="utf-8"), args.old_config)
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
         fail(f"cannot read {args.old_config}: {exc}")
         return EXIT_CONFIG
     if not is_legacy(raw):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Optional
 
@@ -25,3 +26,12 @@ def load(path: Optional[str]) -> Optional[Config]:
 
 def fail(message: str) -> None:
     print(f"llm2pic: {message}", file=sys.stderr)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text for the terminal: control characters a server may send (ANSI escapes, bells, carriage
+    returns that overwrite a line) shown as `?`, so what is printed is what was received."""
+    return _CONTROL.sub("?", text)

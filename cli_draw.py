@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Optional
 import httpx
 
 from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load
+from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from .config.model import Config
+from .config.secrets import config_secrets
+from .redaction import redact
 from .imaging.prepare import PreparedImage
 from .imaging.workers import ImageWorkers
 from .pipeline import Engine, make_prompt
@@ -30,6 +33,7 @@ def draw(args: argparse.Namespace) -> int:
     config = load(args.config)
     if config is None:
         return EXIT_CONFIG
+    _SECRETS[:] = config_secrets(config, os.environ)
     try:
         chosen = _choose_backends(config, args.backend)
         if args.aspect:
@@ -41,17 +45,17 @@ def draw(args: argparse.Namespace) -> int:
     try:
         image_prompt, image, prepared = asyncio.run(_run(config, args, chosen, history))
     except PromptRefused as exc:
-        fail(f"refused ({exc.detail}): {exc.user_message}")
+        fail(_safe(f"refused ({exc.detail}): {exc.user_message}"))
         return EXIT_REFUSED
     except BackendError as exc:
-        fail(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}")
+        fail(_safe(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}"))
         return EXIT_BACKENDS
     out = Path(args.out) if args.out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}"
                                                f"{_EXTENSIONS.get(prepared.mime, '.img')}")
     out.write_bytes(prepared.data)
     if args.json:
         print(json.dumps({
-            "prompt": image_prompt.prompt, "negative_prompt": image_prompt.negative_prompt,
+            "prompt": _safe(image_prompt.prompt), "negative_prompt": _safe(image_prompt.negative_prompt),
             "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
             "source": image_prompt.source, "notes": list(image_prompt.notes) + list(image.metadata.get("notes") or []) + list(prepared.notes),
             "backend": image.backend, "seed": image.seed, "mime": prepared.mime, "bytes": len(prepared.data),
@@ -59,7 +63,7 @@ def draw(args: argparse.Namespace) -> int:
         }, ensure_ascii=False))
         return EXIT_OK
     print(out)
-    print(f"prompt ({image_prompt.source}): {image_prompt.prompt}", file=sys.stderr)
+    print(_safe(f"prompt ({image_prompt.source}): {image_prompt.prompt}"), file=sys.stderr)
     seed = f", seed {image.seed}" if image.seed is not None else ""
     print(f"{image.backend}: {prepared.mime} {prepared.width}x{prepared.height}, {len(prepared.data)} bytes{seed}",
           file=sys.stderr)
@@ -95,6 +99,9 @@ async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
                           persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
         async with httpx.AsyncClient() as llm_client:
             llm = None if args.no_llm else chat_llm_from_config(config.llm, llm_client)
+            if llm is None and not args.no_llm and (args.chat or args.selfie):
+                fail(f"note: {'--chat' if args.chat else '--selfie'} wants the LLM to write the prompt, but no "
+                     "[llm] base_url and model are configured; drawing the request text as typed")
             image_prompt = await make_prompt(job, config, engine.prompt_languages, llm)
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
         drawn = await draw_prompt(image_prompt, engine, ImageWorkers(), seed=seed, deadline=config.chain.deadline,
@@ -114,4 +121,13 @@ def _print_progress(event: ProgressEvent) -> None:
         "retry": f"retrying in {event.eta:.0f} s" if event.eta is not None else "retrying",
     }.get(event.kind)
     if text:
-        print(f"{event.backend}: {text}", file=sys.stderr)
+        # Progress text comes from servers (an app's log lines): never print a secret it echoes.
+        print(_safe(f"{event.backend}: {text}"), file=sys.stderr)
+
+
+# The secrets of the config in use (set by `draw`); everything printed is redacted with them.
+_SECRETS: list[str] = []
+
+
+def _safe(text: str) -> str:
+    return printable(redact(text, _SECRETS))

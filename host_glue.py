@@ -8,6 +8,8 @@ import logging
 import time
 from typing import Any, Iterable, Mapping, Optional
 
+from .redaction import RedactingFilter
+
 IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
 REQUESTER_MAX_AGE = 600.0  # a message older than this is not taken as the trigger of a tool call
 _PACKAGE_ROOT = __name__.rpartition(".")[0] or __name__  # "llm2pic", or the host's synthetic package name
@@ -55,18 +57,24 @@ def truthy(value: Any) -> bool:
 
 
 class _Forward(logging.Handler):
-    def __init__(self, target: logging.Logger) -> None:
+    def __init__(self, target: logging.Logger, secrets: Optional[list[str]] = None) -> None:
         super().__init__()
         self.target = target
+        # Log text may carry what a server sent: redacted (traceback included) before it leaves.
+        self.addFilter(RedactingFilter(secrets if secrets is not None else []))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.target.log(record.levelno, "%s", record.getMessage(), exc_info=record.exc_info)
+        text = record.getMessage()
+        if record.exc_text:  # set, redacted, by the filter
+            text += "\n" + record.exc_text
+        self.target.log(record.levelno, "%s", text)
 
 
-def forward_logs(target: logging.Logger) -> None:
+def forward_logs(target: logging.Logger, secrets: Optional[list[str]] = None) -> None:
     """Send this package's log records (pipeline, backends, …) to the plugin's logger, which the
-    host shows as `[plugin.<id>]`. Safe to call again after a reload."""
+    host shows as `[plugin.<id>]`, redacted with `secrets` (a list the caller keeps current).
+    Safe to call again after a reload."""
     source = logging.getLogger(_PACKAGE_ROOT)
-    source.handlers = [h for h in source.handlers if not isinstance(h, _Forward)] + [_Forward(target)]
+    source.handlers = [h for h in source.handlers if not isinstance(h, _Forward)] + [_Forward(target, secrets)]
     source.setLevel(logging.INFO)
     source.propagate = False

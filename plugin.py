@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,6 +20,7 @@ from . import chat_text
 from .backends.base import ASPECTS
 from .config.model import Config
 from .config.sdk_model import sdk_model
+from .config.secrets import config_secrets
 from .config.upgrade import Adoption, adopt_config_file
 from .host_glue import HostChat, forward_logs, requester_from_records, truthy
 from .imaging.workers import ImageWorkers
@@ -49,13 +51,15 @@ class LLM2PicPlugin(MaiBotPlugin):
         self.board: Optional[JobBoard] = None
         self.limits: Optional[Limits] = None
         self._workers = ImageWorkers()
+        self._log_secrets: list[str] = []  # every secret of the config in use: masked in forwarded logs
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def on_load(self) -> None:
-        forward_logs(self.ctx.logger)
+        forward_logs(self.ctx.logger, self._log_secrets)
         self._log_adoption()
         config = self.config
+        self._log_secrets[:] = config_secrets(config, os.environ)
         self.limits = Limits(config.limits)
         await self._restore_usage()
         chat = HostChat(self.ctx)
@@ -78,6 +82,7 @@ class LLM2PicPlugin(MaiBotPlugin):
         except RuntimeError as exc:  # it did not validate: keep drawing with the old one
             self.ctx.logger.error("new config not applied, the previous one stays in use: %s", exc)
             return
+        self._log_secrets[:] = config_secrets(config, os.environ)
         self.limits.update_config(config.limits)
         self.board.llm = self._llm(config)
         await self.board.use_engine(Engine(config))

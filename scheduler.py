@@ -8,6 +8,7 @@ task. Chat output goes through a `ChatPort`, so the board knows nothing of MaiBo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -187,18 +188,24 @@ class JobBoard:
 
     async def _run(self, order: DrawOrder, ticket: Ticket, line: _ChatLine, acknowledged: asyncio.Event) -> str:
         chat_id, outcome, started = order.who.chat_id, "crashed", self._clock()
+        ending = _Ending()
         try:
             await acknowledged.wait()
             async with line.lock:
                 await self._slots.acquire()
                 engine = self.engine.acquire()
                 try:
-                    outcome = await self._draw_and_send(order, engine)
+                    outcome = await self._draw_and_send(order, engine, ending)
                 finally:
                     await engine.release()
                     await self._slots.release()
         except asyncio.CancelledError:
             outcome = "cancelled"
+            if acknowledged.is_set() and not ending.said:
+                # Every acknowledged job ends in exactly one message, an unload included.
+                ending.said = True
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(self.say(chat_id, chat_text.SHUTTING_DOWN), _LAST_WORD_TIMEOUT)
             raise
         finally:
             if outcome == "succeeded":
@@ -214,23 +221,28 @@ class JobBoard:
             await self._after_success()
         return outcome
 
-    async def _draw_and_send(self, order: DrawOrder, engine: Engine) -> str:
+    async def _draw_and_send(self, order: DrawOrder, engine: Engine, ending: Optional["_Ending"] = None) -> str:
         chat_id, deadline = order.who.chat_id, engine.config.chain.deadline
+        ending = ending or _Ending()
         try:
             drawn = await asyncio.wait_for(self._draw(order, engine, deadline), deadline)
         except asyncio.TimeoutError:
             log.warning("job in %s passed its %g s deadline and was cancelled", chat_id, deadline)
+            ending.said = True
             await self.say(chat_id, DEADLINE_MESSAGE)
             return "timed_out"
         except BackendError as exc:  # includes PromptRefused
             log.warning("job in %s failed: %s", chat_id, exc)
+            ending.said = True
             await self.say(chat_id, exc.user_message)
             return "failed"
         except Exception as exc:  # a bug must cost one job, never the board
             log.error("job in %s crashed: %s: %s", chat_id, type(exc).__name__, redact(str(exc)))
             log.debug("traceback", exc_info=True)
+            ending.said = True
             await self.say(chat_id, chat_text.CRASHED)
             return "crashed"
+        ending.said = True  # the image (or the not-delivered sentence) is this job's one message
         try:
             sent = await self.port.send_image(chat_id, drawn.prepared.base64)
         except Exception as exc:
@@ -284,6 +296,16 @@ class JobBoard:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+
+
+@dataclass
+class _Ending:
+    """Whether a job's one closing message (image, error or shutdown sentence) is on its way."""
+
+    said: bool = False
+
+
+_LAST_WORD_TIMEOUT = 3.0
 
 
 class _QueueNotice:

@@ -117,9 +117,48 @@ def no_progress(event: ProgressEvent) -> None:
     """The progress callback used when the caller passes none."""
 
 
+# --- numbers a server sent ---------------------------------------------------------------------
+
+# The longest wait any server may ask for (Retry-After, ETA, quota reset): a day.
+MAX_SERVER_WAIT = 24 * 3600.0
+
+
+def server_number(value: Any, *, low: float = 0.0, high: float = MAX_SERVER_WAIT) -> Optional[float]:
+    """A number from an upstream answer, clamped to [low, high]; None for anything that is not a
+    finite real number (booleans, NaN, text such as "²", nested values). Infinity becomes `high`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64 or not text.isascii():
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):  # an int too large for a float
+        number = math.inf if value > 0 else -math.inf
+    if math.isnan(number):
+        return None
+    return min(high, max(low, number))
+
+
+def server_count(value: Any, *, high: int = 10**9) -> Optional[int]:
+    """A non-negative count (queue rank, step) from an upstream answer, or None."""
+    number = server_number(value, low=0, high=high)
+    return None if number is None else int(number)
+
+
 # --- errors -----------------------------------------------------------------------------------
 # One taxonomy for every backend. `detail` is for the log (redacted and made one line on construction);
 # `user_message` is the Chinese sentence for the chat and never contains upstream text.
+
+
+MAX_DETAIL_CHARS = 2000
 
 
 class BackendError(Exception):
@@ -140,9 +179,11 @@ class BackendError(Exception):
         outcome_unknown: bool = False,
         user_message: Optional[str] = None,
     ) -> None:
-        self.detail = one_line(redact(detail))
+        # Redacted, then made one line and capped: an upstream message of any length stays one readable log line.
+        self.detail = one_line(redact(detail), MAX_DETAIL_CHARS)
         self.backend = backend
-        self.retry_after = retry_after
+        # Bounded here, so no server can make a wait (or the sentence that names it) unbounded.
+        self.retry_after = server_number(retry_after) if retry_after is not None else None
         self.outcome_unknown = outcome_unknown
         self._user_message = user_message
         super().__init__(self.detail)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional, Sequence
 
 from ..config.chain import ChainSection
+from ..redaction import redacted_traceback
 from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
-                   ProgressCallback, ProgressEvent, QuotaError, TransientError, no_progress)
+                   ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError, no_progress)
 from .quota_groups import SharedQuotas
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class BackendChain:
             progress(ProgressEvent("backend", backend=backend.name,
                                    message=f"{backend.name} 正在画图" + (f"（第 {attempt} 次尝试）" if attempt > 1 else "")))
             try:
-                return await asyncio.wait_for(backend.generate(request, progress), remaining)
+                return await asyncio.wait_for(self._generate(backend, request, progress), remaining)
             except asyncio.TimeoutError:
                 raise _DeadlineReached(TransientError(
                     f"job deadline reached while the backend was working (attempt {attempt})", backend=backend.name,
@@ -213,6 +214,19 @@ class BackendChain:
                 progress(ProgressEvent("retry", backend=backend.name, eta=pause,
                                        message=f"{backend.name} 暂时不可用，{pause:.0f} 秒后重试"))
                 await self._sleep(pause)
+
+    async def _generate(self, backend: Backend, request: GenerationRequest,
+                        progress: ProgressCallback) -> list[GeneratedImage]:
+        """The backend's images; an exception outside the taxonomy (a bug, or an answer its edge did
+        not map) is that backend's failure, logged with its traceback, never the whole job's."""
+        try:
+            return await backend.generate(request, progress)
+        except (BackendError, asyncio.TimeoutError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one backend's crash must not stop the chain
+            log.error("backend %s crashed (treated as its failure):\n%s", backend.name, redacted_traceback(exc))
+            raise ProtocolError(f"unexpected {type(exc).__name__}: {str(exc)[:300]}", backend=backend.name,
+                                outcome_unknown=backend.paid) from None
 
     def _pause(self, attempt: int, retry_after: Optional[float]) -> float:
         if retry_after is not None:

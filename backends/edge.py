@@ -7,6 +7,7 @@ then lost its answer (read timeout, connection reset, server hung up) is `outcom
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -15,6 +16,7 @@ import httpx
 from ..imaging.addresses import Resolver
 from ..imaging.fetch import fetch_image
 from .base import BackendError, ConfigurationError, ProtocolError, TransientError
+from .http import read_capped
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -27,19 +29,46 @@ def map_transport_errors(what: str, *, backend: str, redact: Callable[[str], str
         yield
     except BackendError:
         raise
-    except httpx.UnsupportedProtocol as exc:
-        raise ConfigurationError(f"{what}: {redact(str(exc))}", backend=backend) from None
-    except _NOT_SENT as exc:
-        raise TransientError(f"{what}: not sent ({type(exc).__name__}: {redact(str(exc))})",
-                             backend=backend) from None
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"{what}: no answer in time ({type(exc).__name__})", backend=backend,
-                             outcome_unknown=True) from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"{what}: connection lost before the answer ({type(exc).__name__}: "
-                             f"{redact(str(exc))})", backend=backend, outcome_unknown=True) from None
     except httpx.HTTPError as exc:
-        raise ProtocolError(f"{what}: {type(exc).__name__}: {redact(str(exc))}", backend=backend) from None
+        raise transport_error(exc, what, backend=backend, redact=redact) from None
+
+
+def was_not_sent(exc: BaseException) -> bool:
+    """True when the request never reached the server (safe to send again)."""
+    return isinstance(exc, _NOT_SENT)
+
+
+def transport_error(exc: httpx.HTTPError, what: str, *, backend: str, redact: Callable[[str], str]) -> BackendError:
+    """The taxonomy error for one httpx failure."""
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigurationError(f"{what}: {redact(str(exc))}", backend=backend)
+    if isinstance(exc, _NOT_SENT):
+        return TransientError(f"{what}: not sent ({type(exc).__name__}: {redact(str(exc))})", backend=backend)
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{what}: no answer in time ({type(exc).__name__})", backend=backend,
+                              outcome_unknown=True)
+    if isinstance(exc, httpx.TransportError):
+        return TransientError(f"{what}: connection lost before the answer ({type(exc).__name__}: "
+                              f"{redact(str(exc))})", backend=backend, outcome_unknown=True)
+    return ProtocolError(f"{what}: {type(exc).__name__}: {redact(str(exc))}", backend=backend)
+
+
+async def send_capped(client: httpx.AsyncClient, method: str, url: str, *, limit: int, timeout: float, what: str,
+                      backend: str, redact: Callable[[str], str], **kwargs) -> tuple[httpx.Response, bytes]:
+    """One request and its whole body (at most `limit` bytes) within `timeout` seconds in all:
+    httpx's own timeout is per read, so a server dripping a byte at a time would hold the request
+    until the job's deadline. Past the limit the request may have run: its outcome is unknown."""
+    async def exchange() -> tuple[httpx.Response, bytes]:
+        with map_transport_errors(what, backend=backend, redact=redact):
+            async with client.stream(method, url, **kwargs) as response:
+                raw = await read_capped(response, limit, backend=backend)
+        return response, raw
+
+    try:
+        return await asyncio.wait_for(exchange(), timeout)
+    except asyncio.TimeoutError:
+        raise TransientError(f"{what}: no complete answer within the {timeout:g} s request timeout",
+                             backend=backend, outcome_unknown=True) from None
 
 
 async def download_image(

@@ -17,9 +17,9 @@ import httpx
 from ..redaction import redact
 from .base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
                    GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError,
-                   no_progress)
-from .edge import map_transport_errors
-from .http import error_for_status, is_html, read_capped, retry_after_seconds, sniff_image_mime
+                   no_progress, server_number)
+from .edge import send_capped
+from .http import error_for_status, is_html, retry_after_seconds, sniff_image_mime
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,9 @@ class HFInferenceBackend(Backend):
                 waited += pause
 
     async def _post(self, body: dict[str, Any], what: str, *, waiting: bool) -> GeneratedImage:
-        with map_transport_errors(what, backend=self.name, redact=self._redact):
-            async with self._client.stream("POST", self._url, json=body, headers=self._headers(waiting)) as response:
-                raw = await read_capped(response, self.config.max_download_bytes, backend=self.name)
+        response, raw = await send_capped(self._client, "POST", self._url, limit=self.config.max_download_bytes,
+                                          timeout=self.config.timeout, what=what, backend=self.name,
+                                          redact=self._redact, json=body, headers=self._headers(waiting))
         kind = response.headers.get("content-type", "").lower()
         if response.status_code != 200 or "json" in kind or is_html(response):
             raise self._error(response, raw, what)
@@ -149,7 +149,7 @@ class _ModelLoading(TransientError):
 def _error_fields(raw: bytes) -> tuple[str, Optional[float]]:
     try:
         body = json.loads(raw.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw[:300].decode("utf-8", "replace").strip(), None
     if not isinstance(body, dict):
         return str(body)[:300], None
@@ -158,6 +158,5 @@ def _error_fields(raw: bytes) -> tuple[str, Optional[float]]:
         error = "; ".join(str(item) for item in error)
     elif isinstance(error, dict):
         error = error.get("message") or json.dumps(error)[:300]
-    estimated = body.get("estimated_time")
-    estimated_time = float(estimated) if isinstance(estimated, (int, float)) else None
+    estimated_time = server_number(body.get("estimated_time"))
     return str(error or body.get("message") or "")[:300], estimated_time

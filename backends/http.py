@@ -6,7 +6,8 @@ from typing import Optional
 
 import httpx
 
-from .base import BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError
+from .base import (MAX_SERVER_WAIT, BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError,
+                   server_number)
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -28,8 +29,8 @@ def sniff_image_mime(data: bytes) -> Optional[str]:
 
 async def read_capped(response: httpx.Response, limit: int, *, backend: str = "") -> bytes:
     """The body of a streamed response, refusing (while streaming) anything over `limit` bytes."""
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = response.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ProtocolError(f"download of {declared} bytes refused (limit {limit})", backend=backend)
     chunks: list[bytes] = []
     size = 0
@@ -42,29 +43,27 @@ async def read_capped(response: httpx.Response, limit: int, *, backend: str = ""
 
 
 def retry_after_seconds(response: httpx.Response) -> Optional[float]:
-    """Retry-After (seconds or HTTP date) and retry-after-ms, whichever is given."""
-    millis = response.headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
+    """Retry-After (seconds or HTTP date) and retry-after-ms, whichever is given; bounded to
+    [0, MAX_SERVER_WAIT] (`Retry-After: 1e999` is a day, not infinity), None when unreadable."""
+    millis = server_number(response.headers.get("retry-after-ms"), high=MAX_SERVER_WAIT * 1000)
+    if millis is not None:
+        return millis / 1000
     value = response.headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-        from datetime import datetime, timezone
+    seconds = server_number(value)
+    if seconds is not None:
+        return seconds
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
 
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return server_number((when - datetime.now(timezone.utc)).total_seconds())
 
 
 def is_html(response: httpx.Response) -> bool:

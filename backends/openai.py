@@ -20,8 +20,8 @@ from ..reasons import one_line
 from ..redaction import redact
 from .base import (Backend, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
                    GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, no_progress)
-from .edge import download_image, map_transport_errors
-from .http import read_capped, sniff_image_mime
+from .edge import download_image, map_transport_errors, send_capped
+from .http import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
 from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family
@@ -68,17 +68,15 @@ class OpenAIBackend(Backend):
     async def _send(self, path: str, what: str, *, n: int = 1, **kwargs: Any) -> tuple[httpx.Response, bytes]:
         """POST to this backend's own host (the only place the key goes); the body is size-capped."""
         limit = self.config.max_download_bytes * 2 * max(1, n) + 65536
-        with map_transport_errors(what, backend=self.name, redact=self._redact):
-            async with self._client.stream("POST", f"{self._base}{path}", headers=self._auth(), **kwargs) as response:
-                raw = await read_capped(response, limit, backend=self.name)
-        return response, raw
+        return await send_capped(self._client, "POST", f"{self._base}{path}", limit=limit, timeout=self.config.timeout,
+                                 what=what, backend=self.name, redact=self._redact, headers=self._auth(), **kwargs)
 
     async def _json(self, raw: bytes, what: str) -> Any:
         try:
             if len(raw) > _OFF_LOOP_BYTES:
                 return await asyncio.to_thread(json.loads, raw)
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProtocolError(f"{what}: answer is not JSON ({len(raw)} bytes)", backend=self.name) from None
 
     def _fail(self, response: httpx.Response, raw: bytes, what: str):
@@ -288,5 +286,5 @@ def _as_failed(response: httpx.Response, raw: bytes) -> httpx.Response:
     """A 200 that carries an error object (OpenRouter does this) is classified like a failed
     answer: with the status its numeric `code` names, else as a 400."""
     code = parse_error_body(raw).code
-    status = int(code) if code.isdigit() and 400 <= int(code) <= 599 else 400
+    status = int(code) if code.isascii() and code.isdigit() and 400 <= int(code) <= 599 else 400
     return httpx.Response(status, headers=response.headers)

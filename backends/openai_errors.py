@@ -57,7 +57,7 @@ def parse_error_body(raw: bytes) -> OpenAIErrorBody:
     """The error fields of an answer, tolerant of proxies that send strings, numbers or HTML."""
     try:
         body = json.loads(raw.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return OpenAIErrorBody(message=raw[:300].decode("utf-8", "replace"))
     error = body.get("error", body) if isinstance(body, dict) else body
     if isinstance(error, str):

@@ -59,6 +59,12 @@ def check_http_url(value: str, key: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{key} must be an http(s) URL like https://host[:port][/path]")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError(f"{key} has an invalid port (expected a number from 1 to 65535)")
     return value
 
 
@@ -208,7 +214,9 @@ class GradioBackendConfig(_BackendBase):
         if bool(self.space) == bool(self.base_url):
             raise ValueError("set exactly one of space (owner/name) or base_url")
         if not self.name:
-            self.name = (self.space or urlsplit(self.base_url).netloc).split("/")[-1].lower()
+            # host[:port] only: a user:password@ in the URL must not become the name shown everywhere
+            netloc = urlsplit(self.base_url).netloc.rpartition("@")[2]
+            self.name = (self.space or netloc).split("/")[-1].lower()
         return self
 
     def secret_values(self) -> list[str]:

@@ -35,30 +35,50 @@ _BACKEND_KEYS = {"default_model", "default_size", "gradio_resolution", "gradio_s
 def is_legacy(raw: Mapping[str, Any]) -> bool:
     if "backends" in raw:
         return False
-    generation = raw.get("generation") or {}
+    generation = _table(raw.get("generation"))
     return (
         "api" in raw
         or "anime" in raw
         or "real" in raw
-        or any(key.startswith(("gradio_", "crop_")) for key in generation)
+        or any(isinstance(key, str) and key.startswith(("gradio_", "crop_")) for key in generation)
     )
+
+
+def _table(value: Any) -> Mapping[str, Any]:
+    """A classic section, or an empty one when the file has something else there (the shape is
+    checked by validation later, naming the key)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The new config as a plain dict, and notes about what could not be carried over."""
+    new, notes, _ = migrate_with_origins(raw)
+    return new, notes
+
+
+def migrate_with_origins(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """`migrate`, plus where each new key came from ("backends[0].timeout" → "generation.gradio_timeout"),
+    so that an error about a migrated value names the key in the user's file."""
     from .model import CONFIG_VERSION  # late: model imports this module's package
 
     old = copy.deepcopy(dict(raw))
     notes: list[str] = []
-    new: dict[str, Any] = {"plugin": {"enabled": bool((old.get("plugin") or {}).get("enabled", True)),
+    origins: dict[str, str] = {}
+    new: dict[str, Any] = {"plugin": {"enabled": _table(old.get("plugin")).get("enabled", True),
                                       "config_version": CONFIG_VERSION}}
-    generation = old.get("generation") or {}
-    new["backends"] = _backends(old, generation, notes)
+    origins["plugin.enabled"] = "plugin.enabled"
+    for section in ("api", "anime", "real"):
+        if section in old and not isinstance(old[section], Mapping):
+            raise ValueError(f"classic [{section}] must be a table of settings, not {type(old[section]).__name__}")
+    generation = _table(old.get("generation"))
+    new["backends"] = _backends(old, generation, notes, origins)
 
     for (section, key), (new_section, new_key) in _MOVED.items():
-        if key in (old.get(section) or {}):
-            _put(new, notes, new_section, new_key, old[section][key], f"{section}.{key}")
+        if key in _table(old.get(section)):
+            if _put(new, notes, new_section, new_key, old[section][key], f"{section}.{key}"):
+                origins[f"{new_section}.{new_key}"] = f"{section}.{key}"
     _limits_from_guard(old, new, notes)
+    _keep_current_keys(old, new, origins)
     size = _parse_size(generation.get("default_size"))
     if size and size != (1024, 1024):
         new.setdefault("generation", {}).update({"width": size[0], "height": size[1]})
@@ -69,10 +89,27 @@ def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             continue
         for key in table:
             carried = ((section, key) in _MOVED or (section == "generation" and key in _BACKEND_KEYS)
-                       or (section == "generation_guard" and key in _GUARD_KEYS))
+                       or (section == "generation_guard" and key in _GUARD_KEYS)
+                       or origins.get(f"{section}.{key}") == f"{section}.{key}")
             if not carried:
                 notes.append(f"classic key {section}.{key} has no equivalent here and was not carried over")
-    return new, notes
+    return new, notes, origins
+
+
+def _keep_current_keys(old: dict, new: dict, origins: dict[str, str]) -> None:
+    """A key the current format has under the same name (a classic file that already carries the
+    new `[llm] base_url`, `api_key`, `model`, or `[generation] seed`) is kept as it is."""
+    from .model import Config
+
+    for section, table in old.items():
+        field = Config.model_fields.get(section) if isinstance(section, str) else None
+        known = getattr(getattr(field, "annotation", None), "model_fields", None)
+        if not isinstance(table, Mapping) or not known or section in ("plugin", "backends"):
+            continue
+        for key, value in table.items():
+            if key in known and key not in new.get(section, {}):
+                new.setdefault(section, {})[key] = value
+                origins[f"{section}.{key}"] = f"{section}.{key}"
 
 
 def _limits_from_guard(old: dict, new: dict, notes: list[str]) -> None:
@@ -86,7 +123,8 @@ def _limits_from_guard(old: dict, new: dict, notes: list[str]) -> None:
     notes.append("classic generation_guard interval was per chat; it now applies per user as limits.user_cooldown")
 
 
-def _backends(old: dict, generation: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+def _backends(old: dict, generation: Mapping[str, Any], notes: list[str],
+              origins: dict[str, str]) -> list[dict[str, Any]]:
     styles = [s for s in ("anime", "real") if isinstance(old.get(s), Mapping)]
     default_style = generation.get("default_style")
     if default_style in styles:
@@ -97,22 +135,34 @@ def _backends(old: dict, generation: Mapping[str, Any], notes: list[str]) -> lis
         tables.append(("api", old["api"]))
     backends = []
     for name, table in tables:
-        backend = _backend(name, table, generation, notes)
+        sources: dict[str, str] = {}
+        backend = _backend(name, table, generation, notes, sources)
         if backend:
+            origins.update({f"backends[{len(backends)}].{key}": source for key, source in sources.items()})
             backends.append(backend)
     if not backends:
         notes.append("no usable classic backend found; using the free Z-Image-Turbo Space")
-        backends.append({"type": "gradio", "name": "z-image-turbo", "space": "Tongyi-MAI/Z-Image-Turbo"})
+        sources = {}
+        fallback = _backend("api", {}, generation, notes, sources)  # with the classic gradio_* settings
+        fallback["name"] = "z-image-turbo"
+        origins.update({f"backends[0].{key}": source for key, source in sources.items()})
+        backends.append(fallback)
     return backends
 
 
-def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any], notes: list[str]):
+def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any], notes: list[str],
+             sources: dict[str, str]):
     api_type = str(table.get("api_type", "gradio")).lower()
     base_url = str(table.get("base_url") or "").strip()
     api_key = str(table.get("api_key") or "").strip()
+    sources.update({"base_url": f"{name}.base_url", "hf_token": f"{name}.api_key", "api_key": f"{name}.api_key",
+                    "model": f"{name}.model_name" if table.get("model_name") else "generation.default_model"})
 
     def pick(key: str, default: Any = None) -> Any:
         return table.get(key, generation.get(key, default))
+
+    def source(new_key: str, key: str) -> None:
+        sources[new_key] = f"{name}.{key}" if key in table else f"generation.{key}"
 
     if api_type == "gradio":
         backend: dict[str, Any] = {"type": "gradio", "name": f"{name}-gradio" if name != "api" else "gradio"}
@@ -126,6 +176,9 @@ def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any],
         resolution = pick("gradio_resolution")
         if resolution and resolution != DEFAULT_RESOLUTION:
             inputs["resolution"] = resolution
+        for key, classic in (("resolution", "gradio_resolution"), ("steps", "gradio_steps"),
+                             ("shift", "gradio_shift")):
+            source(f"inputs.{key}", classic)
         if pick("gradio_steps") is not None:
             inputs["steps"] = pick("gradio_steps")
         if pick("gradio_shift") is not None:
@@ -133,7 +186,8 @@ def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any],
         if inputs:
             backend["inputs"] = inputs
         if pick("gradio_timeout") is not None:
-            backend["timeout"] = float(pick("gradio_timeout"))
+            backend["timeout"] = pick("gradio_timeout")  # validation checks it, naming gradio_timeout
+            source("timeout", "gradio_timeout")
         return backend
     if api_type == "openai":
         backend = {"type": "openai", "name": f"{name}-openai" if name != "api" else "openai", "mode": "chat"}
@@ -149,15 +203,16 @@ def _backend(name: str, table: Mapping[str, Any], generation: Mapping[str, Any],
     return None
 
 
-def _put(new: dict, notes: list[str], section: str, key: str, value: Any, source: str) -> None:
+def _put(new: dict, notes: list[str], section: str, key: str, value: Any, source: str) -> bool:
     from .model import Config
 
     field = Config.model_fields.get(section)
     section_model = getattr(field, "annotation", None) if field else None
     if section_model is None or key not in getattr(section_model, "model_fields", {}):
         notes.append(f"classic key {source} is not supported by this version yet and was not carried over")
-        return
+        return False
     new.setdefault(section, {})[key] = value
+    return True
 
 
 def _parse_size(value: Any):

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Union
 
 from pydantic import BaseModel, ValidationError
 
+from ..redaction import redact
 from . import legacy
 from .model import Config
 
@@ -38,39 +39,67 @@ def load_config(path: Union[str, Path, None]) -> LoadedConfig:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    raw = parse_toml(text, str(path))
     return load_config_data(raw)
 
 
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """The TOML document, or ConfigError (a syntax error, or nesting too deep to read)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{name} is nested too deeply to read") from None
+
+
 def load_config_data(raw: Mapping[str, Any]) -> LoadedConfig:
+    """Validate a parsed config; every problem, whatever the file's shape, is one ConfigError."""
+    try:
+        return _load_config_data(raw)
+    except ConfigError:
+        raise
+    except RecursionError:
+        raise ConfigError("config error: the file is nested too deeply to read") from None
+    except Exception as exc:  # noqa: BLE001 - an odd shape must give a clear error, never a traceback
+        raise ConfigError(f"config error: the file's shape is not understood ({type(exc).__name__}); "
+                          "compare it with config.example.toml") from None
+
+
+def _load_config_data(raw: Mapping[str, Any]) -> LoadedConfig:
     warnings: list[str] = []
     migrated = legacy.is_legacy(raw)
+    origins: dict[str, str] = {}
     if migrated:
-        raw, notes = legacy.migrate(raw)
+        try:
+            raw, notes, origins = legacy.migrate_with_origins(raw)
+        except ValueError as exc:
+            raise ConfigError(f"config error: {exc}") from None
         warnings.append("classic MaiBot_LLM2pic config detected and migrated in memory; "
                         "`python -m llm2pic migrate FILE` prints the new form")
         warnings.extend(notes)
     try:
         config = Config.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, raw)) from None
+        raise ConfigError(describe_validation_error(exc, raw, origins)) from None
     warnings.extend(unknown_keys(raw, config))
     return LoadedConfig(config, warnings, migrated)
 
 
-def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any],
+                              origins: Mapping[str, str] | None = None) -> str:
+    """One line naming the key as the user wrote it (a classic file's own key, not the migrated
+    one), the rejected value with any secret in it masked, and what is allowed."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     key = _dotted(first["loc"])
+    key = (origins or {}).get(key, key)
     message = first["msg"].removeprefix("Value error, ")
     value = first.get("input")
     if isinstance(value, (dict, list)) or _is_secret_key(key):
         shown = ""
     else:
-        shown = f" = {value!r}"
+        shown = f" = {redact(repr(value)[:200])}"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"config error: {key or '(top level)'}{shown}: {message}{more}"
 
@@ -89,7 +118,8 @@ def _dotted(loc: tuple) -> str:
 
 def _is_secret_key(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
-    return last in ("hf_token", "api_key", "token")
+    # *_env names a variable, but a key pasted there by mistake must not be echoed either
+    return last in ("hf_token", "api_key", "token") or last.endswith("_env")
 
 
 def unknown_keys(raw: Mapping[str, Any], config: BaseModel) -> list[str]:

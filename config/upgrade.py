@@ -18,8 +18,9 @@ from typing import Any, Mapping, Optional
 
 import tomli_w
 
+from ..redaction import redact
 from . import legacy
-from .load import ConfigError, load_config_data
+from .load import ConfigError, load_config_data, parse_toml
 from .model import CONFIG_VERSION
 
 import tomllib
@@ -31,7 +32,7 @@ _PLUGIN_HEADER = re.compile(r"^\[plugin\][ \t]*(#.*)?$", re.MULTILINE)
 class Adoption:
     """What `adopt_config_file` did, for the plugin's log."""
 
-    action: str = "none"  # none, migrated, versioned, missing, unreadable, invalid
+    action: str = "none"  # none, migrated, versioned, unversioned, missing, unreadable, invalid
     backup: Optional[Path] = None
     notes: list[str] = field(default_factory=list)  # migration notes and unknown-key warnings
     error: str = ""  # one line naming the key, when the file cannot be used
@@ -42,8 +43,8 @@ def render_migrated(raw: Mapping[str, Any], source: str) -> tuple[str, list[str]
 
     Raises ConfigError when the result would not be a valid config.
     """
+    load_config_data(raw)  # validates the migrated form; errors name the classic keys
     new, notes = legacy.migrate(raw)
-    load_config_data(new)
     header = [f"# Migrated from a classic MaiBot_LLM2pic config by {source}.",
               "# See config.example.toml for every option."]
     header += [f"# note: {note}" for note in notes]
@@ -51,12 +52,24 @@ def render_migrated(raw: Mapping[str, Any], source: str) -> tuple[str, list[str]
 
 
 def adopt_config_file(path: Path, *, now: float | None = None) -> Adoption:
+    """What was done to make the file acceptable to the host. Never raises: `create_plugin()`
+    calls this, and a plugin that fails to be created shows the admin nothing useful."""
+    try:
+        return _adopt(path, now)
+    except Exception as exc:  # noqa: BLE001 - whatever is in the file, the plugin must still load
+        return Adoption("invalid", error=f"{path.name} could not be checked ({type(exc).__name__}: "
+                                         f"{redact(str(exc))[:200]}); it was left as it is")
+
+
+def _adopt(path: Path, now: float | None) -> Adoption:
     if not path.exists():
         return Adoption("missing")
     try:
         text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = parse_toml(text, path.name)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Adoption("unreadable", error=f"{path.name} cannot be read as TOML: {exc}")
+    except ConfigError as exc:
         return Adoption("unreadable", error=f"{path.name} cannot be read as TOML: {exc}")
 
     if legacy.is_legacy(raw):
@@ -72,28 +85,46 @@ def adopt_config_file(path: Path, *, now: float | None = None) -> Adoption:
     adoption = Adoption()
     plugin = raw.get("plugin")
     if not isinstance(plugin, Mapping) or not str(plugin.get("config_version") or "").strip():
-        raw, text = _with_version(raw, text)
-        _replace(path, text)
-        adoption.action = "versioned"
+        versioned = _with_version(raw, text)
+        if versioned is None:
+            adoption.action = "unversioned"
+            adoption.error = (f"{path.name} has no [plugin] config_version and it cannot be added without "
+                              f"changing what the file means; the file was left as it is. Add the line "
+                              f'config_version = "{CONFIG_VERSION}" under [plugin] yourself')
+        else:
+            raw, text = versioned
+            _replace(path, text)
+            adoption.action = "versioned"
     try:
         adoption.notes = load_config_data(raw).warnings
     except ConfigError as exc:
-        adoption.error = str(exc)
+        adoption.error = "; ".join(part for part in (adoption.error, str(exc)) if part)
     return adoption
 
 
-def _with_version(raw: dict, text: str) -> tuple[dict, str]:
-    """The config with `config_version` added: as one inserted line, so comments stay; if the
-    file's shape defeats that (e.g. dotted `plugin.enabled` keys), as a rewritten file."""
+def _with_version(raw: dict, text: str) -> Optional[tuple[dict, str]]:
+    """The config with `config_version` added as one line, so comments and layout stay, or None
+    when no such line keeps the rest of the file meaning exactly what it meant. Each candidate is
+    parsed and compared with the original: a `[plugin]` header put in front of top-level keys
+    would swallow them, so it never goes there."""
     line = f'config_version = "{CONFIG_VERSION}"'
+    plugin = raw.get("plugin")
+    expected = {**raw, "plugin": {**(plugin if isinstance(plugin, dict) else {}), "config_version": CONFIG_VERSION}}
+    ending = "" if not text or text.endswith("\n") else "\n"
+    candidates = []
     match = _PLUGIN_HEADER.search(text)
-    candidate = text[:match.end()] + "\n" + line + text[match.end():] if match else f"[plugin]\n{line}\n\n{text}"
-    try:
-        return tomllib.loads(candidate), candidate
-    except tomllib.TOMLDecodeError:
-        plugin = raw.get("plugin") if isinstance(raw.get("plugin"), dict) else {}
-        raw = {**raw, "plugin": {**plugin, "config_version": CONFIG_VERSION}}
-        return raw, tomli_w.dumps(raw)
+    if match:
+        candidates.append(text[:match.end()] + "\n" + line + text[match.end():])
+    candidates.append(f"{text}{ending}\n[plugin]\n{line}\n")  # a new table at the end swallows nothing
+    candidates.append(f"plugin.{line}\n{text}")  # a top-level dotted key, for `plugin.enabled = …` files
+    for candidate in candidates:
+        try:
+            parsed = tomllib.loads(candidate)
+        except (tomllib.TOMLDecodeError, RecursionError):
+            continue
+        if parsed == expected:
+            return parsed, candidate
+    return None
 
 
 def _backup_path(path: Path, now: float | None) -> Path:

@@ -8,6 +8,7 @@ custom_prompt_add → safety check on the final prompt → aspect.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Optional
@@ -16,7 +17,7 @@ from ..backends.base import ASPECTS, parse_aspect
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .fallback import request_to_prompt
-from .parse import ParsedAnswer, cap_length, collapse_whitespace, has_cjk, normalize_join, parse_answer
+from .parse import ParsedAnswer, cap_length, clean_text, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
 from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
 from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptRefused, PromptSource
@@ -35,6 +36,7 @@ async def make_image_prompt(
     """The image prompt for one job. Raises PromptRefused (a ContentRejectedError) and nothing else."""
     log = logger or logging.getLogger(DEFAULT_LOGGER)
     notes: list[str] = []
+    job = _cleaned(job)
     _check_safety(job.request_text, options, "request", log)
     selfie = job.selfie or is_selfie_request(job.request_text, options.selfie.trigger_words)
     appearance = options.selfie.appearance.strip()
@@ -110,7 +112,13 @@ async def _ask_llm(
         now=now,
     )
     text = await _call(llm, messages, options.llm_timeout, log, notes, "prompt")
-    return parse_answer(text, options.max_prompt_chars) if text is not None else ParsedAnswer()
+    if text is None:
+        return ParsedAnswer()
+    answer = parse_answer(text, options.max_prompt_chars)
+    # JSON escapes in the answer can decode to lone surrogates (an emoji cut off by max_tokens)
+    return dataclasses.replace(answer, prompt=clean_text(answer.prompt),
+                               negative_prompt=clean_text(answer.negative_prompt), style=clean_text(answer.style),
+                               aspect=clean_text(answer.aspect), refusal_reason=clean_text(answer.refusal_reason))
 
 
 async def _translate(
@@ -121,13 +129,23 @@ async def _translate(
     CJK spans are never deleted: a mixed prompt is better than one whose subject vanished.
     """
     text = await _call(llm, build_translation_messages(body), options.llm_timeout, log, notes, "translation")
-    translated = parse_answer(text, options.max_prompt_chars).prompt if text is not None else ""
+    translated = clean_text(parse_answer(text, options.max_prompt_chars).prompt) if text is not None else ""
     if translated and not has_cjk(translated):
         notes.append("translated the LLM's Chinese prompt to English")
         return translated
     log.warning("prompt still contains Chinese after one translation attempt; keeping it as is")
     notes.append("prompt kept with Chinese: translation failed")
     return body
+
+
+def _cleaned(job: PromptInput) -> PromptInput:
+    """The job's text made safe for every encoder, once, before anything uses it (see clean_text)."""
+    history = tuple(dataclasses.replace(m, speaker=clean_text(m.speaker), text=clean_text(m.text)) for m in job.history)
+    persona = dataclasses.replace(job.persona, nickname=clean_text(job.persona.nickname),
+                                  personality=clean_text(job.persona.personality))
+    aspect = clean_text(job.aspect) if job.aspect is not None else None
+    return dataclasses.replace(job, request_text=clean_text(job.request_text), history=history, persona=persona,
+                               aspect=aspect)
 
 
 async def _call(
@@ -141,7 +159,10 @@ async def _call(
     if llm is None:
         return None
     try:
-        return str(await asyncio.wait_for(llm(messages), timeout) or "")
+        answer = clean_text(await asyncio.wait_for(llm(messages), timeout) or "")
+        # An LLM that echoes its own key (or any token) must not put it into the image prompt,
+        # which is printed, logged and sent to another host.
+        return redact(answer, getattr(llm, "secrets", ()))
     except asyncio.TimeoutError:
         log.warning("%s LLM timed out after %.0f s; falling back", purpose, timeout)
         notes.append(f"{purpose} LLM timed out")

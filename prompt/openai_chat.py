@@ -3,13 +3,19 @@ SiliconFlow, Ollama, LM Studio …) over an httpx.AsyncClient the caller owns.""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Mapping, Optional
 
 import httpx
 
+from ..backends.base import ProtocolError
+from ..backends.http import read_capped
 from ..reasons import one_line
 from ..redaction import redact
+
+# A chat answer is a few KB; a server that sends more is not read past this.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class ChatLLMError(Exception):
@@ -41,6 +47,11 @@ class OpenAIChatLLM:
     def __repr__(self) -> str:
         return f"OpenAIChatLLM(url={self._safe(self._url)!r}, model={self._model!r})"
 
+    @property
+    def secrets(self) -> list[str]:
+        """What `redact` must mask in anything this LLM says (it may echo its own key)."""
+        return [self._api_key]
+
     def _safe(self, text: object) -> str:
         return one_line(redact(text, [self._api_key]))  # server text: one line, keys masked
 
@@ -52,19 +63,22 @@ class OpenAIChatLLM:
             body["max_tokens"] = self._max_tokens
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
-            response = await self._client.post(self._url, json=body, headers=headers, timeout=self._timeout)
+            async with self._client.stream("POST", self._url, json=body, headers=headers,
+                                           timeout=self._timeout) as response:
+                raw = await read_capped(response, MAX_ANSWER_BYTES)
+        except ProtocolError as exc:
+            raise ChatLLMError(f"chat endpoint {self._safe(self._url)}: {exc.detail}") from None
         except httpx.TimeoutException:
             raise ChatLLMError(f"chat endpoint {self._safe(self._url)} timed out after {self._timeout:.0f} s") from None
         except httpx.HTTPError as exc:
             raise ChatLLMError(f"chat endpoint {self._safe(self._url)} failed: {type(exc).__name__}") from None
+        text = raw[:300].decode("utf-8", "replace")
         if response.status_code >= 400:
-            raise ChatLLMError(
-                f"chat endpoint answered HTTP {response.status_code}: {self._safe(response.text[:300])}"
-            )
+            raise ChatLLMError(f"chat endpoint answered HTTP {response.status_code}: {self._safe(text)}")
         try:
-            return _content(response.json())
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise ChatLLMError(f"chat endpoint sent an unexpected body: {self._safe(response.text[:300])}") from None
+            return _content(json.loads(raw))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
+            raise ChatLLMError(f"chat endpoint sent an unexpected body: {self._safe(text)}") from None
 
 
 def _content(data: Mapping[str, Any]) -> str:

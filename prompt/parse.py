@@ -3,6 +3,7 @@ with reasoning blocks, labels, quotes and markdown removed, whitespace collapsed
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ _NEGATIVE_LABEL = re.compile(
     r"^(?:\*\*|__)?\s*(?:negative(?: prompt)?|负面提示词|负面|反向提示词)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?", re.I
 )
 _MARKDOWN_LINE_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*•·]\s+|\d{1,2}[.)、]\s+)")
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,300}\)")  # bounded: linear on any input
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
 _QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "`": "`", "«": "»"}
 _REFUSAL_OPENINGS = (
@@ -65,15 +66,31 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
+_REASONING_CLOSE = re.compile(rf"</{_REASONING_TAGS}\s*>", re.I)
+
+
 def strip_reasoning(text: str) -> str:
-    text = _REASONING_BLOCK.sub(" ", text)
-    text = _REASONING_HEAD.sub(" ", text)
-    return _REASONING_TAIL.sub(" ", text)
+    # Blocks are looked for only up to the last closing tag: an opening tag after it can never
+    # close, and searching from each of many such tags to the end would take quadratic time.
+    last_close = None
+    for last_close in _REASONING_CLOSE.finditer(text):
+        pass
+    cut = last_close.end() if last_close else 0
+    head, tail = text[:cut], text[cut:]
+    head = _REASONING_BLOCK.sub(" ", head)
+    head = _REASONING_HEAD.sub(" ", head)
+    return _REASONING_TAIL.sub(" ", head + tail)
+
+
+# Far more than any answer needs (reasoning blocks are removed first, from at most MAX_RAW_CHARS);
+# what is beyond is not read, so parsing a hostile answer stays fast on the event loop.
+MAX_RAW_CHARS = 256 * 1024
+MAX_ANSWER_CHARS = 16 * 1024
 
 
 def parse_answer(text: Optional[str], max_chars: int) -> ParsedAnswer:
     """Parse and clean one LLM answer. Never raises."""
-    body = strip_reasoning(str(text or "")).strip()
+    body = strip_reasoning(str(text or "")[:MAX_RAW_CHARS]).strip()[:MAX_ANSWER_CHARS]
     if not body:
         return ParsedAnswer()
     data = find_json_object(body)
@@ -96,10 +113,10 @@ def parse_answer(text: Optional[str], max_chars: int) -> ParsedAnswer:
 def find_json_object(text: str) -> Optional[dict[str, Any]]:
     """The first JSON object in the text that has a prompt (or a refusal) key."""
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
+    for match in itertools.islice(re.finditer(r"\{", text), 200):  # an answer with a prompt has few
         try:
             value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict) and any(k in value for k in PROMPT_KEYS + REFUSE_KEYS):
             return value
@@ -112,7 +129,7 @@ def _whole_json(text: str) -> Any:
         return None
     try:
         return json.loads(fenced)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -161,6 +178,8 @@ def _unterminated_json_prompt(text: str) -> Optional[str]:
 
 
 def is_refusal(text: str) -> bool:
+    if len(text) > 4000:
+        return False
     head = _strip_markup(text).strip().lower()
     return len(head) < 600 and head.startswith(_REFUSAL_OPENINGS)
 
@@ -214,6 +233,20 @@ def _unquote(text: str) -> str:
     while len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1] and text[-1] not in text[1:-1]:
         text = text[1:-1].strip()
     return text
+
+
+def clean_text(text: object) -> str:
+    """Text that every encoder accepts: surrogate pairs (an emoji escaped as two JSON \\u escapes)
+    are joined, lone surrogates (a CLI argument with an invalid byte, an answer cut off by
+    max_tokens inside an escaped emoji) are dropped, and so are NUL characters."""
+    value = text if isinstance(text, str) else str(text or "")
+    if value.isascii():
+        return value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").replace("\ufffd", "")
+    return value.replace("\x00", "")
 
 
 def collapse_whitespace(text: str) -> str:

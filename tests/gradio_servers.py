@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_NAME": "127.0.0.1",
                "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
-        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llm2pic-lab-gradio-{version}.log", "wb")
+        # A fresh file per server: parallel runs (other checkouts, other users) never share one.
+        self.log = tempfile.NamedTemporaryFile(prefix=f"llm2pic-lab-gradio-{version}-", suffix=".log", delete=False)
         self.process = subprocess.Popen([str(python_for(version)), str(APP), str(self.port)],
                                         stdout=self.log, stderr=subprocess.STDOUT, env=env)
 

@@ -312,3 +312,47 @@ def test_chain_section_loads_and_validates():
     assert any("chain.retries" in warning for warning in loaded.warnings)
     with pytest.raises(ConfigError, match="chain"):
         load_config_data({"chain": {"backoff_initial": 10, "backoff_max": 2}})
+
+
+@pytest.mark.parametrize("crash", [RecursionError("maximum recursion depth exceeded"), KeyError("output"),
+                                   TypeError("'NoneType' object is not iterable"), ValueError("invalid literal"),
+                                   UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")])
+async def test_an_unexpected_exception_is_that_backends_failure_and_the_next_one_draws(crash, caplog):
+    broken = Scripted("broken", crash)
+    healthy = Scripted("healthy")
+    running = chain(broken, healthy)
+    images = await running.generate(REQUEST)
+    assert images[0].backend == "healthy"
+    assert running.status()[0].consecutive_failures == 1
+    assert "Traceback" in caplog.text and type(crash).__name__ in caplog.text
+
+
+async def test_a_crash_log_is_redacted(caplog):
+    await chain(Scripted("broken", KeyError("sk-canary1234567890abcdef")), Scripted("ok")).generate(REQUEST)
+    assert "sk-canary1234567890abcdef" not in caplog.text
+
+
+async def test_a_crash_on_a_paid_backend_is_never_resent_nor_passed_to_another_paid_one():
+    paid = Scripted("paid", TypeError("boom"), paid=True)
+    other_paid = Scripted("paid2", paid=True)
+    with pytest.raises(TransientError) as caught:
+        await chain(paid, other_paid, max_attempts=3).generate(REQUEST)
+    assert paid.calls == 1 and other_paid.calls == 0 and caught.value.outcome_unknown
+
+
+@pytest.mark.parametrize("wait", [float("inf"), float("nan"), 1e308, -5.0])
+def test_every_wait_and_its_chat_sentence_stay_bounded(wait):
+    for error in (QuotaError("x", retry_after=wait), TransientError("x", retry_after=wait)):
+        assert error.retry_after is None or 0 <= error.retry_after <= 24 * 3600
+        assert error.user_message
+
+
+@pytest.mark.parametrize("header", ["1e999", "inf", "nan", "-1", "99999999999999999999", "²", "Fri, 31 Dec 99999"])
+async def test_retry_after_headers_from_a_server_are_bounded(header):
+    from llm2pic.backends.http import error_for_status
+    raw = header.encode("utf-8")
+    response = httpx.Response(429, headers=[(b"retry-after", raw), (b"retry-after-ms", raw)])
+    error = error_for_status(response, "POST /x")
+    assert error.retry_after is None or 0 <= error.retry_after <= 24 * 3600
+    images = await chain(Scripted("a", error), Scripted("b"), max_retry_after=60).generate(REQUEST)
+    assert images and error.user_message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,11 +47,13 @@ def test_draw_falls_back_to_the_working_backend_and_writes_the_image(tmp_path, l
     assert "broken: retrying" in captured.err
 
 
-def test_draw_exits_3_with_one_line_when_every_backend_fails(tmp_path, lab_servers, capsys):
+def test_draw_exits_3_with_the_reason_said_once_on_the_last_line(tmp_path, lab_servers, capsys):
     path = write_config(tmp_path, lab_servers["6"], 'preset = "none"\napi_name = "/quota"')
     assert main(["draw", "a fox", "--no-llm", "--config", str(path)]) == 3
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("llm2pic: every backend failed; last: lab: app reports quota exhausted")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("llm2pic: every backend failed; last: lab: app reports quota exhausted")
+    assert sum("quota" in line for line in lines) == 1, lines
+    assert all(line.startswith(("lab: ", "broken: ")) for line in lines[:-1]), lines  # the rest is progress
 
 
 def test_draw_exits_2_on_a_bad_config(tmp_path, capsys):
@@ -92,5 +95,6 @@ def test_migrate_prints_a_config_that_loads(tmp_path):
 
 
 def test_migrate_refuses_a_config_that_is_not_classic(tmp_path, capsys):
-    assert main(["migrate", "config.example.toml"]) == 2
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"  # whatever the cwd
+    assert main(["migrate", str(example)]) == 2
     assert "is not a classic MaiBot_LLM2pic config" in capsys.readouterr().err

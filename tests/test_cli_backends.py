@@ -92,4 +92,6 @@ def test_draw_stops_on_a_content_refusal(tmp_path, capsys):
         code = main(["draw", "a fox", "--no-llm", "--config", str(config), "--out", str(tmp_path / "x.png")])
     err = capsys.readouterr().err
     assert code == 3 and hf.call_count == 0
-    assert "rejected" in err and len(err.strip().splitlines()) >= 1
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("llm2pic: every backend failed; last: [gpt-image] rejected:"), lines
+    assert sum("rejected" in line for line in lines) == 1, lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llm2pic.config.backends import GradioBackendConfig
@@ -39,7 +41,7 @@ def test_defaults_use_the_free_z_image_space_without_a_key():
 
 
 def test_the_example_config_loads_without_warnings():
-    loaded = load_config("config.example.toml")
+    loaded = load_config(Path(__file__).resolve().parent.parent / "config.example.toml")  # whatever the cwd
     assert loaded.warnings == []
     assert [b.name for b in loaded.config.backends][:2] == ["z-image-turbo", "flux-schnell"]
 

@@ -15,8 +15,7 @@ from llm2pic.config.model import Config
 from llm2pic.config.sdk_model import sdk_model
 from llm2pic.config.ui import EN, ui
 
-maibot_sdk = pytest.importorskip("maibot_sdk")
-from maibot_sdk import PluginConfigBase  # noqa: E402
+from maibot_sdk import PluginConfigBase  # a hard dependency: a missing SDK must fail, not skip  # noqa: E402
 from maibot_sdk.config import (  # noqa: E402
     build_plugin_default_config,
     generate_plugin_config_schema,

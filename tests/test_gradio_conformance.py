@@ -76,7 +76,7 @@ async def test_progress_and_log_lines_reach_the_callback(lab):
     images = await run(config, GenerationRequest("a fox"), events)
     assert images[0].data
     if lab.version == "3":
-        return  # Gradio 3 is called through /run, which carries no progress
+        pytest.skip("Gradio 3 is called through /run, which carries no progress")
     kinds = [e.kind for e in events]
     assert "queued" in kinds and "started" in kinds
     steps = [e for e in events if e.kind == "step"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from pathlib import Path
+
 import pytest
 
 from llm2pic.config.limits import LimitsSection
@@ -451,7 +453,8 @@ def test_a_limits_section_in_a_file_loads(tmp_path):
 
 
 def test_the_example_config_has_the_default_limits():
-    assert load_config("config.example.toml").config.limits == LimitsSection()
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"  # whatever the cwd
+    assert load_config(example).config.limits == LimitsSection()
 
 
 def test_the_classic_generation_guard_interval_becomes_the_user_cooldown():

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from llm2pic import chat_text
 from llm2pic.backends.base import ContentRejectedError
 from maibot_fake_host import FakeHost, start_plugin
 
@@ -108,14 +109,16 @@ async def test_undelivered_image_is_said_and_not_charged(make):
     assert usage.user_left == 3
 
 
-async def test_unload_cancels_running_jobs_and_sends_nothing_after(make):
-    plugin, host = await make("/slow")
+async def test_unload_cancels_running_jobs_and_each_acknowledged_one_ends_with_one_sentence(make):
+    plugin, host = await make("/slow", limits={"max_pending_per_chat": 5})
     await draw(plugin, "cat")
+    await draw(plugin, "dog")  # waits behind the cat in the same chat
     await asyncio.sleep(0.1)
     await plugin.on_unload()
     assert plugin.board is None
     await asyncio.sleep(0.8)  # longer than /slow takes
     assert host.of("send.image") == []
+    assert host.texts()[2:] == [chat_text.SHUTTING_DOWN] * 2, host.texts()
 
 
 async def test_jobs_in_one_chat_run_in_order_and_the_ack_says_how_many_wait(make):

@@ -140,3 +140,24 @@ def test_unreadable_chat_file_is_a_config_error(tmp_path, capsys):
     code = main(["draw", "cat", "--config", write_config(tmp_path), "--chat", str(tmp_path / "missing.txt")])
     assert code == 2
     assert "--chat" in capsys.readouterr().err
+
+
+@respx.mock(assert_all_mocked=True)
+def test_chat_or_selfie_without_a_configured_llm_says_so_in_one_line(respx_mock, tmp_path, capsys):
+    respx_mock.post(IMAGE_URL).mock(return_value=httpx.Response(200, content=tiny_png()))
+    path = write_config(tmp_path)
+    with open(path, encoding="utf-8") as file:
+        text = file.read().replace('base_url = "http://127.0.0.1:9/v1"\n', "")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    config = path
+    chat_file = tmp_path / "chat.txt"
+    chat_file.write_text("小明: 想看猫\n", encoding="utf-8")
+    for extra in (["--chat", str(chat_file)], ["--selfie"]):
+        code, _, err = run_json(capsys, ["draw", "画一只猫", "--config", config, "--out", str(tmp_path / "f.png"),
+                                         "--json", *extra])
+        assert code == 0, err
+        notes = [line for line in err.splitlines() if "no [llm] base_url and model are configured" in line]
+        assert len(notes) == 1 and extra[0] in notes[0], err
+    code, _, err = run_json(capsys, ["draw", "a cat", "--config", config, "--out", str(tmp_path / "f.png"), "--json"])
+    assert code == 0 and "configured" not in err

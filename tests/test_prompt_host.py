@@ -26,11 +26,17 @@ async def test_success_returns_the_response_and_passes_the_task():
     assert model == "replyer" and [m["role"] for m in messages] == ["system", "user"]
 
 
-@pytest.mark.parametrize("result", [{"success": False, "error": "model sk-abcdefghijklmnop overloaded"}, None, "oops"])
-async def test_failure_raises_redacted(result):
+async def test_failure_raises_redacted():
+    result = {"success": False, "error": "model sk-abcdefghijklmnop overloaded"}
     with pytest.raises(HostLLMError) as caught:
         await host_llm(FakeGenerate(result))([{"role": "user", "content": "x"}])
-    assert "sk-abcdefghijklmnop" not in str(caught.value)
+    assert "sk-abcdefghijklmnop" not in str(caught.value) and "overloaded" in str(caught.value)
+
+
+@pytest.mark.parametrize("result", [None, "oops", ["success"]])
+async def test_an_answer_of_the_wrong_shape_is_a_host_llm_error(result):
+    with pytest.raises(HostLLMError):
+        await host_llm(FakeGenerate(result))([{"role": "user", "content": "x"}])
 
 
 async def test_failure_leads_to_fallback():

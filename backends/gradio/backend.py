@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -13,11 +14,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...redaction import redact
+from ...config.secrets import url_credentials
+from ...redaction import redact, redacted_traceback
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
                     GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
                     TransientError, no_progress)
-from ..edge import map_transport_errors
+from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped, sniff_image_mime
 from .autobind import auto_inputs
@@ -28,13 +30,14 @@ from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, find_preset_by_signature, space_host
 from .results import ImageRef, find_images, find_seed
-from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel
+from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
 
 log = logging.getLogger(__name__)
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
 # File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
 PLACEHOLDER_NAMES = frozenset({"nsfw.png"})
+DOWNLOAD_LOST_MESSAGE = "图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。"
 
 
 class GradioBackend(Backend):
@@ -56,7 +59,7 @@ class GradioBackend(Backend):
         self._given_inputs: dict[str, Any] = {**(self.preset.inputs if self.preset else {}), **config.inputs}
         self.inputs: dict[str, Any] = dict(self._given_inputs)  # plus what autobind finds for the endpoint
         token = self._token(environ)
-        self._secrets = [token]
+        self._secrets = [token, *url_credentials(self.base)]
         self.headers = self._auth_headers(token)
         zero_gpu = config.zero_gpu == "yes" or (config.zero_gpu == "auto" and self.host.endswith(".hf.space"))
         self.quota_group = zero_gpu_group(token) if zero_gpu else None
@@ -76,8 +79,9 @@ class GradioBackend(Backend):
             return await asyncio.wait_for(self._generate(request, progress, job), self.config.timeout)
         except asyncio.TimeoutError:
             await self._cancel(job)
+            # Once the job was sent it may still run (and be charged): never resend it on our own.
             raise TransientError(f"no result within the {self.config.timeout:g} s deadline",
-                                 backend=self.name) from None
+                                 backend=self.name, outcome_unknown=bool(job and job[0].submitted)) from None
         except asyncio.CancelledError:
             await self._cancel(job)
             raise
@@ -105,7 +109,14 @@ class GradioBackend(Backend):
                 seed = values.seed
             images = []
             for ref in refs[: max(1, request.count)]:
-                data_bytes, mime = await self._download(ref, app)
+                try:
+                    data_bytes, mime = await self._download_once_more_if_lost(ref, app)
+                except BackendError as exc:
+                    # The job ran (and may have been paid for): never draw it again on our own.
+                    exc.outcome_unknown = True
+                    if self.paid and exc.user_message == type(exc).default_user_message:
+                        exc._user_message = DOWNLOAD_LOST_MESSAGE
+                    raise
                 images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
                     "gradio_version": app.version, "transport": self.transport, "file": ref.name,
                     "endpoint": endpoint.label, "notes": list(notes)}))
@@ -114,8 +125,8 @@ class GradioBackend(Backend):
     async def _run(self, app: AppInfo, endpoint: Endpoint, data: list[Any], progress: ProgressCallback,
                    job: list[JobContext]) -> list[Any]:
         stream_timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        context = JobContext(self.client, self.base + app.api_prefix, self.headers, endpoint, data, progress,
-                             self.name, stream_timeout)
+        context = JobContext(self.client, self.base + app.api_prefix, self.headers, endpoint, data,
+                             self._redacting(progress), self.name, stream_timeout)
         job.append(context)
         candidates = [self.transport] if self.transport else self._transports(app)
         last: Optional[BackendError] = None
@@ -124,7 +135,10 @@ class GradioBackend(Backend):
                 outputs = await TRANSPORTS[name](context)
             except TransportUnavailable as exc:
                 last = exc
+                context.phase = "preparing"  # refused outright: nothing of this job runs on the server
                 continue
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a taxonomy error here
+                raise self._job_error(context, exc) from None
             self.transport = name
             return outputs
         assert last is not None
@@ -137,6 +151,33 @@ class GradioBackend(Backend):
         if app.protocol in SSE_PROTOCOLS:
             return ["queue", "call", "run"] if app.version_at_least(4, 20) else ["queue", "run"]
         return ["run"]  # Gradio 3's WebSocket queue and 4.0–4.8's old SSE are not spoken here
+
+    def _job_error(self, job: JobContext, exc: Exception) -> BackendError:
+        """The taxonomy error for a failed job. After the job was sent, only the app's own verdict
+        (it failed, refused, or its queue was full) makes the outcome known; a lost stream, a
+        cancellation on the server or an unreadable answer leave it unknown, so a paid job is
+        never submitted a second time."""
+        if isinstance(exc, BackendError):
+            error = exc
+        elif isinstance(exc, httpx.HTTPError):
+            error = transport_error(exc, "gradio job", backend=self.name,
+                                    redact=lambda text: redact(text, self._secrets))
+        else:
+            log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
+            error = ProtocolError(f"unreadable answer from the app ({type(exc).__name__}: {str(exc)[:300]})",
+                                  backend=self.name)
+        error.backend = error.backend or self.name
+        sent_before_failure = not (job.phase == "submitting" and was_not_sent(exc))
+        if job.submitted and sent_before_failure and not is_verdict(error):
+            error.outcome_unknown = True
+        return error
+
+    def _redacting(self, progress: ProgressCallback) -> ProgressCallback:
+        """Progress whose text (an app's log lines, step descriptions) never carries our secrets."""
+        def forward(event: ProgressEvent) -> None:
+            progress(dataclasses.replace(event, message=redact(event.message, self._secrets)) if event.message
+                     else event)
+        return forward
 
     async def _cancel(self, job: list[JobContext]) -> None:
         if job:
@@ -202,6 +243,12 @@ class GradioBackend(Backend):
             raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
                                        backend=self.name)
 
+    async def _download_once_more_if_lost(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+        try:
+            return await self._download(ref, app)
+        except TransientError:
+            return await self._download(ref, app)
+
     async def _download(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
         limit = self.config.max_download_bytes
         if ref.inline is not None:
@@ -214,10 +261,11 @@ class GradioBackend(Backend):
                 raise ProtocolError("the result points to a file on another host; refused", backend=self.name)
             # Built from the path: the `url` some versions return is wrong (4.44's /call) or foreign.
             url = f"{self.base}{app.api_prefix}/file={path}"
-            async with self.client.stream("GET", url, headers=self.headers) as response:
-                if response.status_code != 200:
-                    raise error_for_status(response, "GET /file=", backend=self.name)
-                data = await read_capped(response, limit, backend=self.name)
+            with map_transport_errors("GET /file=", backend=self.name, redact=lambda text: redact(text, self._secrets)):
+                async with self.client.stream("GET", url, headers=self.headers) as response:
+                    if response.status_code != 200:
+                        raise error_for_status(response, "GET /file=", backend=self.name)
+                    data = await read_capped(response, limit, backend=self.name)
         mime = sniff_image_mime(data)
         if mime is None:
             raise ProtocolError(f"the result file {ref.name!r} is not an image", backend=self.name)
@@ -272,9 +320,12 @@ class GradioBackend(Backend):
             exc.detail = redact(exc.detail, self._secrets)
             if self.quota_group and is_zero_gpu_quota(exc):
                 exc.quota_group = self.quota_group
+            exc.backend = exc.backend or self.name
             raise
-        except ValueError as exc:  # an oversized server-sent event
-            raise ProtocolError(str(exc), backend=self.name) from None
+        except Exception as exc:  # noqa: BLE001 - a malformed answer must not escape the taxonomy
+            log.info("%s: unreadable answer:\n%s", self.name, redacted_traceback(exc, self._secrets))
+            raise ProtocolError(redact(f"unreadable answer from the app ({type(exc).__name__}: {str(exc)[:300]})",
+                                       self._secrets), backend=self.name) from None
 
     # --- doctor -----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ queue protocol, and each endpoint's parameters with their defaults and choices."
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..base import ConfigurationError, ProtocolError, TransientError
-from ..http import error_for_status, is_html
+from ..http import error_for_status, is_html, read_capped
+
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
 
 
 class AppStarting(TransientError):
@@ -102,7 +105,9 @@ class AppInfo:
 
 async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str], what: str, backend: str) -> Any:
     try:
-        response = await client.get(url, headers=headers)
+        # Read with a cap: a big app's /config is a few MB; a hostile one must not fill the memory.
+        async with client.stream("GET", url, headers=headers) as response:
+            raw = await read_capped(response, MAX_CONFIG_BYTES, backend=backend)
     except httpx.TransportError as exc:
         host = urlsplit(url).hostname or url
         cause = unreachable_cause(exc)
@@ -117,8 +122,8 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
     if response.status_code != 200:
         raise error_for_status(response, what, backend=backend)
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
         raise ProtocolError(f"{what}: answer is not JSON", backend=backend) from None
 
 

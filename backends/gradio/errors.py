@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..base import BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError
+from ..base import (BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError,
+                    server_number)
 
-_RETRY_IN = re.compile(r"(?:try again|retry) in (\d+):(\d{2}):(\d{2})", re.IGNORECASE)
+_RETRY_IN = re.compile(r"(?:try again|retry) in ([0-9]{1,6}):([0-9]{2}):([0-9]{2})", re.IGNORECASE)
 _QUOTA = re.compile(
     r"exceeded your (?:\w+ )?(?:zerogpu |gpu )?quota|quota (?:exceeded|exhausted)|zerogpu (?:runs )?limit"
     r"|reached its gpu limit", re.IGNORECASE
@@ -28,9 +29,12 @@ _TAG = re.compile(r"<[^>]+>")
 HIDDEN_ERROR = "the app failed and hides details (it was not launched with show_error)"
 
 
-def clean_message(message: Optional[str]) -> str:
-    """gr.Error text without the repr quotes of 3.x/4.x and without HTML links."""
-    text = (message or "").strip()
+def clean_message(message: object) -> str:
+    """gr.Error text without the repr quotes of 3.x/4.x and without HTML links. Anything that is
+    not text (a server may send `true`, numbers or objects) is shown as its JSON-ish repr, capped."""
+    if message is None or message is False:
+        return ""
+    text = (message if isinstance(message, str) else str(message)[:2000]).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         text = text[1:-1]
     text = text.split(" <a ", 1)[0]
@@ -42,13 +46,13 @@ def parse_retry_after(text: str) -> Optional[float]:
     if not match:
         return None
     hours, minutes, seconds = (int(part) for part in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
+    return server_number(hours * 3600 + minutes * 60 + seconds)
 
 
-def app_error(message: Optional[str], title: Optional[str], *, backend: str) -> BackendError:
+def app_error(message: object, title: object, *, backend: str) -> BackendError:
     """The error for a job the app itself failed (`process_completed` with success false, or alike)."""
     text = clean_message(message)
-    heading = (title or "").strip()
+    heading = clean_message(title)
     label = f"{heading}: {text}" if heading and heading.lower() != "error" else text
     lowered_title = heading.lower()
     if not text and not heading:

@@ -73,8 +73,9 @@ def find_seed(outputs: Any) -> Optional[int]:
         if isinstance(value, bool):
             continue
         if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-            return int(value)
+            return int(value) if abs(value) < 2**63 else None
     for value in outputs:
-        if isinstance(value, str) and value.isdigit():
+        # isascii: str.isdigit() also accepts "²" and other digits int() refuses
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
             return int(value)
     return None

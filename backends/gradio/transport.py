@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -15,11 +16,15 @@ from typing import Any, Optional
 import httpx
 
 from ..base import (BackendError, ConfigurationError, ProgressCallback, ProgressEvent, ProtocolError,
-                    TransientError)
-from ..http import error_for_status, is_html
+                    TransientError, server_count, server_number)
+from ..http import error_for_status, is_html, read_capped
 from .discovery import AppStarting, Endpoint
 from .errors import HIDDEN_ERROR, app_error, clean_message
 from .sse import read_events
+
+
+# An answer that is not an event stream (/run results with inline images included) is read up to this.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class TransportUnavailable(ConfigurationError):
@@ -37,14 +42,35 @@ class JobContext:
     backend: str
     stream_timeout: httpx.Timeout
     cancel_body: Optional[dict[str, Any]] = field(default=None)  # set once the job is known to the server
+    # "preparing" → "submitting" (the request that starts the job is on its way) → "accepted"
+    # (the server gave it an event id). From "submitting" on, a failure without a verdict from the
+    # app leaves the job's outcome unknown: it may run, and be paid for, without us.
+    phase: str = "preparing"
+
+    @property
+    def submitted(self) -> bool:
+        return self.phase != "preparing"
+
+
+def verdict(error: BackendError) -> BackendError:
+    """Mark an error as the server's own answer about the job (it failed, it was refused, the
+    queue was full), so the outcome is known and the job was not left running."""
+    error.verdict = True  # type: ignore[attr-defined]
+    return error
+
+
+def is_verdict(error: BackendError) -> bool:
+    return bool(getattr(error, "verdict", False))
 
 
 async def run_queue(job: JobContext) -> list[Any]:
     session = uuid.uuid4().hex[:12]
     body = {"data": job.data, "event_data": None, "fn_index": job.endpoint.fn_index,
             "trigger_id": job.endpoint.trigger_id, "session_hash": session}
+    job.phase = "submitting"
     answer = await _post_json(job, "/queue/join", body)
     event_id = _event_id(answer, "POST /queue/join", job.backend)
+    job.phase = "accepted"
     job.cancel_body = {"session_hash": session, "fn_index": job.endpoint.fn_index, "event_id": event_id}
     async with job.client.stream("GET", f"{job.api_root}/queue/data", params={"session_hash": session},
                                  headers=job.headers, timeout=job.stream_timeout) as response:
@@ -55,18 +81,21 @@ async def run_queue(job: JobContext) -> list[Any]:
             if message.get("event_id") not in (None, event_id):
                 continue
             if kind == "process_completed":
-                output = message.get("output") or {}
-                if message.get("success", True) and "data" in output:
+                output = message.get("output")
+                output = output if isinstance(output, dict) else {}
+                if message.get("success", True) is not False and "data" in output:
+                    if not isinstance(output["data"], list):
+                        raise ProtocolError("process_completed: output.data is not a list", backend=job.backend)
                     return output["data"]
-                if message.get("success", True):
+                if message.get("success", True) is not False:
                     raise TransientError("the job was cancelled on the server", backend=job.backend)
-                raise app_error(output.get("error"), output.get("title") or message.get("title"),
-                                backend=job.backend)
+                raise verdict(app_error(output.get("error"), output.get("title") or message.get("title"),
+                                        backend=job.backend))
             if kind == "unexpected_error":
-                raise TransientError(f"queue error: {clean_message(str(message.get('message')))}",
+                raise TransientError(f"queue error: {clean_message(message.get('message'))}",
                                      backend=job.backend)
             if kind == "queue_full":
-                raise TransientError("the app's queue is full", backend=job.backend)
+                raise verdict(TransientError("the app's queue is full", backend=job.backend))
             if kind == "close_stream":
                 break
             _report(job, kind, message)
@@ -77,8 +106,10 @@ async def run_call(job: JobContext) -> list[Any]:
     name = job.endpoint.api_name.lstrip("/")
     if not name:
         raise TransportUnavailable("unnamed endpoints cannot be called through /call", backend=job.backend)
+    job.phase = "submitting"
     answer = await _post_json(job, f"/call/{name}", {"data": job.data})
     event_id = _event_id(answer, f"POST /call/{name}", job.backend)
+    job.phase = "accepted"
     # /call looks the session up by event id (gradio 4.20–6.17), so that is what cancel needs.
     job.cancel_body = {"session_hash": event_id, "fn_index": job.endpoint.fn_index, "event_id": event_id}
     async with job.client.stream("GET", f"{job.api_root}/call/{name}/{event_id}", headers=job.headers,
@@ -91,7 +122,7 @@ async def run_call(job: JobContext) -> list[Any]:
                 return event.data
             if event.event == "error":
                 # The server breaks the chunked body right after this event: do not read on.
-                raise _call_error(event.data, job.backend)
+                raise verdict(_call_error(event.data, job.backend))  # the job ended, even if the reason is hidden
     raise TransientError("the /call stream ended before the result arrived", backend=job.backend)
 
 
@@ -103,16 +134,18 @@ async def run_direct(job: JobContext) -> list[Any]:
     else:
         path = "/run/predict"
         body.update(fn_index=job.endpoint.fn_index, session_hash=uuid.uuid4().hex[:12])
-    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    job.phase = "submitting"
+    response, raw = await _post(job, path, body)
     if response.status_code == 500:
-        payload = _json_or_none(response)
+        payload = _json_or_none(raw)
         if isinstance(payload, dict) and "error" in payload:
-            raise app_error(payload.get("error"), payload.get("title"), backend=job.backend)
-        raise ProtocolError(f"POST {path} → HTTP 500 (unknown endpoint or server crash)", backend=job.backend)
+            raise verdict(app_error(payload.get("error"), payload.get("title"), backend=job.backend))
+        raise verdict(ProtocolError(f"POST {path} → HTTP 500 (unknown endpoint or server crash)",
+                                    backend=job.backend))
     if response.status_code in (404, 405) and not is_html(response):
-        raise TransportUnavailable(f"POST {path} → HTTP {response.status_code}: the app does not accept "
-                                   "direct calls (a Space only offers its queue)", backend=job.backend)
-    answer = _checked_json(response, f"POST {path}", job.backend)
+        raise verdict(TransportUnavailable(f"POST {path} → HTTP {response.status_code}: the app does not accept "
+                                           "direct calls (a Space only offers its queue)", backend=job.backend))
+    answer = _checked_json(response, raw, f"POST {path}", job.backend)
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         raise ProtocolError(f"POST {path}: no data list in the answer", backend=job.backend)
     return answer["data"]
@@ -133,20 +166,24 @@ TRANSPORTS = {"queue": run_queue, "call": run_call, "run": run_direct}
 
 
 def _report(job: JobContext, kind: Any, message: dict[str, Any]) -> None:
+    """Progress from a queue message; every number is checked and bounded (a server may send anything)."""
     name = job.backend
     if kind == "estimation":
-        job.progress(ProgressEvent("queued", backend=name, rank=message.get("rank"),
-                                   queue_size=message.get("queue_size"), eta=message.get("rank_eta")))
+        job.progress(ProgressEvent("queued", backend=name, rank=server_count(message.get("rank")),
+                                   queue_size=server_count(message.get("queue_size")),
+                                   eta=server_number(message.get("rank_eta"))))
     elif kind == "process_starts":
-        job.progress(ProgressEvent("started", backend=name, eta=message.get("eta")))
+        job.progress(ProgressEvent("started", backend=name, eta=server_number(message.get("eta"))))
     elif kind == "progress":
-        for unit in message.get("progress_data") or []:
+        units = message.get("progress_data")
+        for unit in units[:16] if isinstance(units, list) else []:
             if isinstance(unit, dict):
-                job.progress(ProgressEvent("step", backend=name, step=unit.get("index"), total=unit.get("length"),
-                                           message=str(unit.get("desc") or "")))
+                job.progress(ProgressEvent("step", backend=name, step=server_count(unit.get("index")),
+                                           total=server_count(unit.get("length")),
+                                           message=clean_message(unit.get("desc"))[:200]))
     elif kind == "log":
-        title = str(message.get("title") or "")
-        text = clean_message(str(message.get("log") or ""))
+        title = clean_message(message.get("title"))[:100]
+        text = clean_message(message.get("log"))[:500]
         job.progress(ProgressEvent("log", backend=name, message=f"{title}: {text}" if title else text))
 
 
@@ -155,28 +192,41 @@ def _call_error(data: Any, backend: str) -> BackendError:
         return TransientError(HIDDEN_ERROR + " (gradio < 6.13 hides every /call error)", backend=backend)
     if isinstance(data, dict):
         return app_error(data.get("error"), data.get("title"), backend=backend)
-    return TransientError(f"/call stream error: {clean_message(str(data))}", backend=backend)
+    return TransientError(f"/call stream error: {clean_message(data)}", backend=backend)
 
 
 async def _post_json(job: JobContext, path: str, body: dict[str, Any]) -> Any:
-    response = await job.client.post(f"{job.api_root}{path}", json=body, headers=job.headers)
+    response, raw = await _post(job, path, body)
     if response.status_code in (404, 405) and not is_html(response):
-        raise TransportUnavailable(f"POST {path} → HTTP {response.status_code}", backend=job.backend)
+        raise verdict(TransportUnavailable(f"POST {path} → HTTP {response.status_code}", backend=job.backend))
     if response.status_code == 503 and not is_html(response):
-        raise TransientError(f"POST {path} → HTTP 503: the app's queue is full", backend=job.backend,
-                             retry_after=None)
+        raise verdict(TransientError(f"POST {path} → HTTP 503: the app's queue is full", backend=job.backend,
+                                     retry_after=None))
     if response.status_code == 500:
-        raise ConfigurationError(f"POST {path} → HTTP 500: the app rejected the endpoint (renamed or removed?)",
-                                 backend=job.backend)
-    return _checked_json(response, f"POST {path}", job.backend)
-
-
-def _checked_json(response: httpx.Response, what: str, backend: str) -> Any:
-    if is_html(response) or response.status_code in (502, 503, 504):
-        raise AppStarting(f"{what} → HTTP {response.status_code}: the app is asleep or restarting", backend=backend)
+        raise verdict(ConfigurationError(f"POST {path} → HTTP 500: the app rejected the endpoint "
+                                         "(renamed or removed?)", backend=job.backend))
     if response.status_code != 200:
-        raise error_for_status(response, what, backend=backend)
-    payload = _json_or_none(response)
+        raise verdict(_checked_error(response, f"POST {path}", job.backend))
+    return _checked_json(response, raw, f"POST {path}", job.backend)
+
+
+def _checked_error(response: httpx.Response, what: str, backend: str) -> BackendError:
+    if is_html(response) or response.status_code in (502, 503, 504):
+        return AppStarting(f"{what} → HTTP {response.status_code}: the app is asleep or restarting", backend=backend)
+    return error_for_status(response, what, backend=backend)
+
+
+async def _post(job: JobContext, path: str, body: dict[str, Any]) -> tuple[httpx.Response, bytes]:
+    """A POST whose answer is read with a size cap (a server may send anything, of any length)."""
+    async with job.client.stream("POST", f"{job.api_root}{path}", json=body, headers=job.headers) as response:
+        raw = await read_capped(response, MAX_ANSWER_BYTES, backend=job.backend)
+    return response, raw
+
+
+def _checked_json(response: httpx.Response, raw: bytes, what: str, backend: str) -> Any:
+    if is_html(response) or response.status_code != 200:
+        raise _checked_error(response, what, backend)
+    payload = _json_or_none(raw)
     if payload is None:
         raise ProtocolError(f"{what}: answer is not JSON", backend=backend)
     return payload
@@ -198,8 +248,8 @@ def _event_id(answer: Any, what: str, backend: str) -> str:
     raise ProtocolError(f"{what}: no event_id in the answer", backend=backend)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
         return None

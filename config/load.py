@@ -84,7 +84,7 @@ def _dotted(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("gradio", "openai", "hf_inference") and parts and parts[-1].startswith("["):
+        elif item in ("gradio", "openai", "hf_inference", "sd_webui", "comfyui") and parts and parts[-1].startswith("["):
             continue  # pydantic names the union branch; the user does not need it
         else:
             parts.append(("." if parts else "") + str(item))
@@ -93,7 +93,7 @@ def _dotted(loc: tuple) -> str:
 
 def _is_secret_key(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
-    return last in ("hf_token", "api_key", "token")
+    return last in ("hf_token", "api_key", "token", "password")
 
 
 def unknown_keys(raw: Mapping[str, Any], config: BaseModel) -> list[str]:

@@ -195,6 +195,15 @@ class ComfyUIBackendConfig(_SelfHostedBase):
             + "; roles left out are found from the workflow.",
         ),
     )
+    pixels: Optional[int] = Field(
+        default=None, ge=64 * 64, le=4096 * 4096,
+        description="按画面比例算宽高时的像素总数；留空 = 工作流里空白 latent 的宽×高 (pixel budget; empty: the workflow's)",
+        json_schema_extra=ui(
+            "像素预算", "Pixel budget",
+            "按画面比例算宽高时的像素总数；留空 = 工作流里空白 latent 的宽×高",
+            "Width × height when the size comes from the aspect ratio; empty = the workflow's empty-latent size.",
+        ),
+    )
     model: str = Field(
         default="", description="模型文件名，写入工作流的加载器节点；留空用工作流里的 (model file)",
         json_schema_extra=ui(

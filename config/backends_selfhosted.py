@@ -175,6 +175,31 @@ class ComfyUIBackendConfig(_SelfHostedBase):
             placeholder_zh="http://127.0.0.1:8188", placeholder_en="http://127.0.0.1:8188",
         ),
     )
+    username: str = Field(
+        default="", description="反向代理的 HTTP Basic 用户名，留空不认证 (HTTP Basic user of a reverse proxy)",
+        json_schema_extra=ui(
+            "用户名", "Username",
+            "ComfyUI 本身没有登录；放在带 HTTP Basic 认证的反向代理后面时填写，留空不认证",
+            "ComfyUI has no login of its own; fill in when it sits behind a reverse proxy with HTTP Basic auth.",
+        ),
+    )
+    password: SecretStr = Field(
+        default=SecretStr(""), description="反向代理的 HTTP Basic 密码，也可用 password_env (HTTP Basic password)",
+        json_schema_extra=ui(
+            "密码", "Password",
+            "反向代理的 HTTP Basic 密码，也可用 password_env",
+            "HTTP Basic password of the reverse proxy; may instead come from password_env.",
+            secret=True,
+        ),
+    )
+    password_env: str = Field(
+        default="", description="从该环境变量读取密码 (env variable for the password)",
+        json_schema_extra=ui(
+            "密码环境变量", "Password env variable",
+            "从该环境变量读取密码",
+            "Environment variable the password is read from.",
+        ),
+    )
     workflow: str = Field(
         default="", description="API 格式工作流 JSON 的路径；留空 = 内置 SD 1.5/SDXL 工作流 (workflow file)",
         json_schema_extra=ui(
@@ -249,4 +274,4 @@ class ComfyUIBackendConfig(_SelfHostedBase):
         return {role: target.strip() for role, target in value.items()}
 
     def secret_values(self) -> list[str]:
-        return []
+        return [self.password.get_secret_value()]

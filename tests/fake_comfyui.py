@@ -114,6 +114,7 @@ class FakeComfyUI:
     fail_class: Optional[str] = None  # a node of this class raises during execution
     fail_message: str = "Error while deserializing header: HeaderTooLarge"
     fail_type: str = "safetensors_rust.SafetensorError"
+    proxy_auth: Optional[str] = None  # "Basic …" a reverse proxy in front (nginx auth_basic) requires
     prompts: list[dict[str, Any]] = field(default_factory=list)  # POST /prompt bodies accepted
     interrupts: list[Any] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
@@ -134,6 +135,7 @@ class FakeComfyUI:
         self.wakeup: Optional[asyncio.Event] = None
         self.worker: Optional[asyncio.Task] = None
         self.counter = 0
+        self.authorized = 0
 
     # --- websocket ------------------------------------------------------------------------------
 
@@ -463,4 +465,20 @@ class FakeComfyUI:
         for prefix in ("", "/api"):
             table += [Route(prefix + path, handler, methods=methods) for path, handler, methods in routes]
             table.append(WebSocketRoute(prefix + "/ws", self.ws))
-        return Starlette(routes=table)
+        app = Starlette(routes=table)
+
+        async def reverse_proxy(scope, receive, send):
+            if self.proxy_auth and scope["type"] in ("http", "websocket"):
+                headers = dict(scope.get("headers") or [])
+                if headers.get(b"authorization", b"").decode() != self.proxy_auth:
+                    if scope["type"] == "websocket":
+                        await send({"type": "websocket.close", "code": 1008})
+                        return
+                    response = Response("401 Authorization Required", status_code=401,
+                                        headers={"WWW-Authenticate": 'Basic realm="comfy"'})
+                    await response(scope, receive, send)
+                    return
+                self.authorized += 1
+            await app(scope, receive, send)
+
+        return reverse_proxy

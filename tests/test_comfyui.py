@@ -6,8 +6,10 @@ execution_error, interrupt and dequeue on deadline, references, batches, doctor.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
+import logging
 
 import pytest
 from PIL import Image
@@ -277,3 +279,20 @@ async def test_ui_format_and_missing_files_are_configuration_errors(url, tmp_pat
     with pytest.raises(ConfigurationError) as mapping:
         await draw(backend_for(url, nodes={"prompt": "99.text"}))
     assert "nodes.prompt = '99.text'" in mapping.value.detail and "no node 99" in mapping.value.detail
+
+
+async def test_basic_auth_of_a_reverse_proxy_reaches_http_and_websocket_and_stays_secret(fake, url, caplog):
+    secret = "CANARY-comfy-proxy-pw-51"
+    fake.proxy_auth = "Basic " + base64.b64encode(f"bot:{secret}".encode()).decode()
+    caplog.set_level(logging.DEBUG)
+    events: list[ProgressEvent] = []
+    config = ComfyUIBackendConfig(name="comfy", base_url=url, username="bot", password_env="COMFY_PW")
+    backend = build_backend(config, make_client(config), {"COMFY_PW": secret})
+    images = await draw(backend, progress=events.append)
+    assert len(images) == 1 and any(sid for sid, _ in fake.ws_messages)  # the websocket got through too
+    assert any(event.kind == "step" for event in events)
+
+    with pytest.raises(ConfigurationError) as refused:
+        await draw(backend_for(url, username="bot", password="wrong-" + secret))
+    assert "HTTP 401" in refused.value.detail
+    assert secret not in str(refused.value) and secret not in caplog.text and "wrong-" not in caplog.text

@@ -245,3 +245,42 @@ def test_config_minimal_and_errors():
     with pytest.raises(Exception) as secret:
         load_config_data({"backends": [{"type": "sd_webui", "base_url": "http://h", "password": ["x"]}]})
     assert "backends[0].password" in str(secret.value)
+
+
+CANARY = "CANARY-webui-7f3a91c2"
+ECHOES = [
+    httpx.Response(401, json={"error": "HTTPException", "detail": f"bad password {CANARY}", "body": "", "errors": ""}),
+    httpx.Response(422, json={"detail": [{"loc": ["body", "prompt"], "msg": f"echo {CANARY}", "type": "x"}]}),
+    httpx.Response(500, json={"error": "OutOfMemoryError", "detail": "", "body": "",
+                              "errors": f"CUDA out of memory {CANARY}"}),
+    httpx.Response(502, text=f"<html>proxy saw Authorization: Basic {CANARY}</html>"),
+    httpx.Response(200, text=f"not json {CANARY}"),
+    httpx.ReadError(f"connection reset {CANARY}"),
+    httpx.ConnectError(f"connect failed {CANARY}"),
+]
+
+
+@pytest.mark.parametrize("answer", ECHOES, ids=lambda a: getattr(a, "status_code", type(a).__name__))
+async def test_the_password_never_leaks_through_the_chain(answer, caplog):
+    """respx here: a real WebUI never echoes the password; a misbehaving proxy or extension can."""
+    import logging
+    import respx
+
+    caplog.set_level(logging.DEBUG)
+    events: list[ProgressEvent] = []
+    backend = backend_for("http://webui.local:7860", username="bot", password=CANARY)
+    chain = BackendChain([backend], ChainSection(max_attempts=2, backoff_initial=0.01, backoff_max=0.01))
+    with respx.mock(assert_all_called=False) as router:
+        router.post("http://webui.local:7860/sdapi/v1/txt2img").mock(side_effect=[answer, answer])
+        router.get("http://webui.local:7860/sdapi/v1/progress").mock(return_value=httpx.Response(200, json={}))
+        router.get(url__regex=r"http://webui\.local:7860/(sdapi|internal)/.*").mock(side_effect=[answer] * 4)
+        try:
+            with pytest.raises(Exception) as caught:
+                await chain.generate(GenerationRequest("a fox", width=512, height=512), events.append, deadline=10)
+            report = await backend.probe()
+        finally:
+            await backend._client.aclose()
+    shown = [str(caught.value), repr(caught.value), getattr(caught.value, "user_message", ""), caplog.text,
+             report.summary, *report.lines, *(event.message for event in events),
+             *(status.describe() for status in chain.status())]
+    assert not [text for text in shown if CANARY in text]

@@ -24,8 +24,10 @@ _JSON_LIMIT = 16 * 1024 * 1024
 
 class ComfyAPI:
     def __init__(self, client: httpx.AsyncClient, base_url: str, *, backend: str, max_image_bytes: int,
-                 redact: Callable[[str], str], connect_timeout: float = 10.0) -> None:
+                 redact: Callable[[str], str], connect_timeout: float = 10.0,
+                 auth: Optional[httpx.BasicAuth] = None) -> None:
         self.client = client
+        self.auth = auth
         self.base = base_url.rstrip("/")
         self.backend = backend
         self.max_image_bytes = max_image_bytes
@@ -36,7 +38,7 @@ class ComfyAPI:
                     timeout: Optional[httpx.Timeout] = None, **kwargs: Any) -> tuple[httpx.Response, bytes]:
         with map_transport_errors(what, backend=self.backend, redact=self.redact):
             async with self.client.stream(method, f"{self.base}{path}", timeout=timeout or self.timeout,
-                                          **kwargs) as response:
+                                          auth=self.auth, **kwargs) as response:
                 raw = await read_capped(response, limit, backend=self.backend)
         return response, raw
 

@@ -21,7 +21,7 @@ import httpx
 from ...redaction import redact
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, GeneratedImage, GenerationRequest,
                     ProgressCallback, ProtocolError, TransientError, no_progress)
-from ..selfhosted import best_effort, random_seed
+from ..selfhosted import best_effort, encode_base64, random_seed
 from .api import ComfyAPI
 from .watch import Outcome, Watcher, open_websocket
 from .workflow import Workflow, load_workflow
@@ -38,8 +38,17 @@ class ComfyUIBackend(Backend):
         self.name = config.name
         self.paid = config.paid
         self.prompt_languages = frozenset(config.prompt_languages or ["en"])
+        password = config.password.get_secret_value()
+        if not password and config.password_env:
+            password = environ.get(config.password_env, "")
+        auth = httpx.BasicAuth(config.username, password) if config.username else None
+        basic = encode_base64(f"{config.username}:{password}".encode())
+        # Sent on the websocket handshake too (a reverse proxy checks it there as well).
+        self._auth_header = {"authorization": f"Basic {basic}"} if auth else {}
+        secrets = [password, basic] if auth and password else []
+        self._redact = lambda text: redact(text, secrets)
         self.api = ComfyAPI(client, config.base_url, backend=self.name, max_image_bytes=config.max_download_bytes,
-                            redact=redact, connect_timeout=config.connect_timeout)
+                            redact=self._redact, connect_timeout=config.connect_timeout, auth=auth)
         self._workflow: Optional[Workflow] = None
 
     @property
@@ -127,7 +136,7 @@ class ComfyUIBackend(Backend):
         ws = None
         if self.config.websocket:
             ws = await open_websocket(self.config.base_url, client_id, timeout=self.config.connect_timeout,
-                                      backend=self.name)
+                                      backend=self.name, headers=self._auth_header)
         prompt_id: Optional[str] = None
         try:
             prompt_id = await self.api.queue_prompt(graph, client_id)

@@ -46,7 +46,8 @@ def websocket_url(base_url: str, client_id: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", f"clientId={client_id}", ""))
 
 
-async def open_websocket(base_url: str, client_id: str, *, timeout: float, backend: str):
+async def open_websocket(base_url: str, client_id: str, *, timeout: float, backend: str,
+                         headers: Optional[dict[str, str]] = None):
     """A connected websocket, or None (logged) when it cannot be had: polling takes over."""
     try:
         from websockets.asyncio.client import connect
@@ -56,11 +57,12 @@ async def open_websocket(base_url: str, client_id: str, *, timeout: float, backe
     try:
         return await asyncio.wait_for(connect(websocket_url(base_url, client_id), open_timeout=timeout,
                                               max_size=WS_MAX_FRAME, max_queue=32, close_timeout=2,
+                                              additional_headers=headers or None,
                                               user_agent_header="llm2pic/0.1"), timeout + 1)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means: poll instead
-        log.info("%s: websocket unavailable (%s: %s); polling /history instead", backend, type(exc).__name__, exc)
+        log.info("%s: websocket unavailable (%s); polling /history instead", backend, type(exc).__name__)
         return None
 
 

@@ -280,7 +280,9 @@ class _ProgressWatcher:
         eta = float(eta) if isinstance(eta, (int, float)) and eta > 0 else None
         self.ours_running = current == self.task_id
         if isinstance(current, str) and current and current != self.task_id:
-            event = ProgressEvent("queued", backend=self.backend.name, message="WebUI 正在处理其他任务，排队中")
+            # At least the running job is ahead of ours; its remaining time is the least we wait.
+            event = ProgressEvent("queued", backend=self.backend.name, rank=1, eta=eta,
+                                  message="WebUI 正在处理其他任务，排队中")
         else:
             step, total = state.get("sampling_step"), state.get("sampling_steps")
             if not (isinstance(step, int) and isinstance(total, int) and total > 0):

@@ -221,6 +221,19 @@ async def test_deadline_removes_our_queued_prompt(fake, url):
     assert fake.deletes[0] not in fake.history
 
 
+@pytest.mark.parametrize("websocket", [True, False], ids=["websocket", "polling"])
+async def test_waiting_behind_another_prompt_is_reported_with_its_rank(fake, url, websocket):
+    fake.step_delay = 0.05  # one second per job
+    other = asyncio.ensure_future(draw(backend_for(url)))
+    await asyncio.sleep(0.2)
+    events: list[ProgressEvent] = []
+    images = await draw(backend_for(url, websocket=websocket, poll_interval=0.2), progress=events.append)
+    await other
+    queued = [event for event in events if event.kind == "queued"]
+    assert len(images) == 1 and queued and queued[0].rank == 1 and "排队" in queued[0].message
+    assert [event.kind for event in events].index("started") > [event.kind for event in events].index("queued")
+
+
 async def test_batch_sets_the_latent_batch_size(fake, url):
     images = await draw(backend_for(url), GenerationRequest("three cats", count=3))
     assert fake.prompts[-1]["prompt"]["5"]["inputs"]["batch_size"] == 3 and len(fake.prompts) == 1

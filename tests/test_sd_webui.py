@@ -173,7 +173,7 @@ async def test_waiting_behind_another_job_is_reported_as_queued_and_has_no_read_
     await asyncio.sleep(0.2)
     images = await draw(ours, GenerationRequest("a fox"), events.append)
     await first
-    assert images and events[0].kind == "queued" and "排队" in events[0].message
+    assert images and events[0].kind == "queued" and "排队" in events[0].message and events[0].rank == 1
     assert any(event.kind == "step" for event in events)
 
 

@@ -118,7 +118,8 @@ class Watcher:
         if kind == "status":
             remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
             if not self._started and isinstance(remaining, int) and remaining > 1:
-                self._emit(ProgressEvent("queued", backend=self.backend, queue_size=remaining,
+                # Our prompt is the last one queued: everything else remaining is ahead of it.
+                self._emit(ProgressEvent("queued", backend=self.backend, rank=remaining - 1, queue_size=remaining,
                                          message="ComfyUI 排队中"))
             return False
         if data.get("prompt_id") not in (None, self.prompt_id):

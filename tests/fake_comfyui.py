@@ -114,6 +114,7 @@ class FakeComfyUI:
     fail_class: Optional[str] = None  # a node of this class raises during execution
     fail_message: str = "Error while deserializing header: HeaderTooLarge"
     fail_type: str = "safetensors_rust.SafetensorError"
+    queue_listing: bool = True  # False: GET /queue answers 404 (a proxy that only forwards some routes)
     proxy_auth: Optional[str] = None  # "Basic …" a reverse proxy in front (nginx auth_basic) requires
     prompts: list[dict[str, Any]] = field(default_factory=list)  # POST /prompt bodies accepted
     interrupts: list[Any] = field(default_factory=list)
@@ -249,6 +250,8 @@ class FakeComfyUI:
         return JSONResponse({prompt_id: self.history[prompt_id]} if prompt_id in self.history else {})
 
     async def get_queue(self, request: Request) -> Response:
+        if not self.queue_listing:
+            return Response(status_code=404)
         item = lambda entry: [entry[0], entry[1], entry[2], entry[3], []]  # noqa: E731
         return JSONResponse({"queue_running": [item(self.running)] if self.running else [],
                              "queue_pending": [item(entry) for entry in self.pending]})

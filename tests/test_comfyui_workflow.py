@@ -129,3 +129,37 @@ def test_unknown_builtin_is_refused():
     with pytest.raises(ConfigurationError) as caught:
         load_workflow("builtin:sd3")
     assert "builtin:checkpoint or builtin:flux" in caught.value.detail
+
+
+REFINER = {
+    "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base_1.0.safetensors"}},
+    "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_refiner_1.0.safetensors"}},
+    "3": {"class_type": "CLIPTextEncodeSDXL", "inputs": {"text_g": "p", "text_l": "p", "width": 4096, "height": 4096,
+                                                         "crop_w": 0, "crop_h": 0, "target_width": 4096,
+                                                         "target_height": 4096, "clip": ["1", 1]}},
+    "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "n", "clip": ["1", 1]}},
+    "5": {"class_type": "CLIPTextEncodeSDXLRefiner", "inputs": {"ascore": 6, "width": 1024, "height": 1024,
+                                                                "text": "p", "clip": ["2", 1]}},
+    "6": {"class_type": "CLIPTextEncodeSDXLRefiner", "inputs": {"ascore": 2.5, "width": 1024, "height": 1024,
+                                                                "text": "n", "clip": ["2", 1]}},
+    "7": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
+    "8": {"class_type": "Reroute", "inputs": {"": ["3", 0]}},
+    "10": {"class_type": "KSamplerAdvanced", "inputs": {
+        "model": ["1", 0], "add_noise": "enable", "noise_seed": 1, "steps": 25, "cfg": 8, "sampler_name": "euler",
+        "scheduler": "normal", "positive": ["8", 0], "negative": ["4", 0], "latent_image": ["7", 0],
+        "start_at_step": 0, "end_at_step": 20, "return_with_leftover_noise": "enable"}},
+    "11": {"class_type": "KSamplerAdvanced", "inputs": {
+        "model": ["2", 0], "add_noise": "disable", "noise_seed": 1, "steps": 25, "cfg": 8, "sampler_name": "euler",
+        "scheduler": "normal", "positive": ["5", 0], "negative": ["6", 0], "latent_image": ["10", 0],
+        "start_at_step": 20, "end_at_step": 10000, "return_with_leftover_noise": "disable"}},
+    "12": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["2", 2]}},
+    "13": {"class_type": "SaveImage", "inputs": {"filename_prefix": "refined", "images": ["12", 0]}},
+}
+
+
+def test_sdxl_refiner_encoders_get_the_prompt_too_and_conditioning_reroutes_are_followed():
+    roles = roles_of(REFINER)
+    assert roles["prompt"] == [("3", "text_g"), ("3", "text_l"), ("5", "text")]
+    assert roles["negative_prompt"] == [("4", "text"), ("6", "text")]
+    assert roles["seed"] == [("10", "noise_seed")] and roles["steps"] == [("10", "steps")]
+    assert roles["model"] == [("1", "ckpt_name")]

@@ -162,15 +162,28 @@ async def test_progress_is_polled_and_reported(fake, url):
     assert all(event.backend == "webui" for event in steps)
 
 
+async def started(backend, kind: str):
+    """A draw running in a task, once it has reported a progress event of `kind`."""
+    seen = asyncio.Event()
+    task = asyncio.ensure_future(draw(backend, progress=lambda event: event.kind == kind and seen.set()))
+    await asyncio.wait_for(seen.wait(), 30)
+    return task
+
+
+async def cancelled(task) -> None:
+    """What the chain's deadline does: cancel the job and wait for it to end."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_waiting_behind_another_job_is_reported_as_queued_and_has_no_read_timeout(fake, url):
     fake.step_delay = 0.05
-    fake.default_steps = 20  # about one second per job
-    other = backend_for(url, progress_interval=5)
+    fake.default_steps = 30  # about 1.5 seconds per job
     # A client whose default read timeout is far shorter than the queue wait: only the deadline counts.
     ours = backend_for(url, client=httpx.AsyncClient(timeout=httpx.Timeout(0.3)), progress_interval=0.2)
     events: list[ProgressEvent] = []
-    first = asyncio.ensure_future(draw(other))
-    await asyncio.sleep(0.2)
+    first = await started(backend_for(url, progress_interval=0.2), "step")
     images = await draw(ours, GenerationRequest("a fox"), events.append)
     await first
     assert images and events[0].kind == "queued" and "排队" in events[0].message and events[0].rank == 1
@@ -180,17 +193,14 @@ async def test_waiting_behind_another_job_is_reported_as_queued_and_has_no_read_
 async def test_deadline_interrupts_our_running_job_only(fake, url):
     fake.step_delay = 0.1
     fake.default_steps = 50
-    backend = backend_for(url, progress_interval=0.2)
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(draw(backend), 1.0)
+    await cancelled(await started(backend_for(url, progress_interval=0.2), "step"))
     assert fake.interrupts == 1
 
     fake.interrupts = 0
     fake.interrupted = False
-    other = asyncio.ensure_future(draw(backend_for(url, progress_interval=5)))
-    await asyncio.sleep(0.3)
-    with pytest.raises(asyncio.TimeoutError):  # ours is still queued behind `other`
-        await asyncio.wait_for(draw(backend_for(url, progress_interval=0.2)), 1.0)
+    other = await started(backend_for(url, progress_interval=0.2), "step")
+    ours = await started(backend_for(url, progress_interval=0.2), "queued")  # behind `other`
+    await cancelled(ours)
     assert fake.interrupts == 0
     fake.interrupted = True
     await other

@@ -90,16 +90,20 @@ class ComfyAPI:
         return running, pending
 
     async def cancel(self, prompt_id: str) -> str:
-        """Take our prompt off the server: delete it while queued, interrupt it while running.
-        The running check matters because an older server's /interrupt stops whatever runs."""
-        running, pending = await self.queue_state()
-        if any(_item_id(item) == prompt_id for item in running):
-            await self._call("POST", "/interrupt", "POST /interrupt", json={"prompt_id": prompt_id})
-            return "interrupted"
-        if any(_item_id(item) == prompt_id for item in pending):
-            await self._call("POST", "/queue", "POST /queue", json={"delete": [prompt_id]})
+        """Take our prompt off the server: remove it from the queue, and interrupt it if it is the
+        one running. The running check matters because an older server's /interrupt stops whatever
+        runs; when /queue cannot tell, the interrupt names our prompt (newer servers honour that)."""
+        try:
+            running, _ = await self.queue_state()
+            ours_running: Optional[bool] = any(_item_id(item) == prompt_id for item in running)
+        except BackendError as exc:
+            log.info("%s: GET /queue failed while cancelling: %s", self.backend, exc)
+            ours_running = None
+        await self._call("POST", "/queue", "POST /queue", json={"delete": [prompt_id]})
+        if ours_running is False:
             return "removed from the queue"
-        return "already finished"
+        await self._call("POST", "/interrupt", "POST /interrupt", json={"prompt_id": prompt_id})
+        return "interrupted"
 
     # --- files --------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ On cancellation (deadline) the prompt is removed from the queue or interrupted, 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import uuid
 from pathlib import Path
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Relative workflow paths are looked up in the working directory, then in the plugin folder.
 _PLUGIN_ROOT = Path(__file__).resolve().parents[2]
+_REMEMBERED_GRAPHS = 32
 
 
 class ComfyUIBackend(Backend):
@@ -50,6 +53,7 @@ class ComfyUIBackend(Backend):
         self.api = ComfyAPI(client, config.base_url, backend=self.name, max_image_bytes=config.max_download_bytes,
                             redact=self._redact, connect_timeout=config.connect_timeout, auth=auth)
         self._workflow: Optional[Workflow] = None
+        self._earlier_outputs: dict[str, dict[str, Any]] = {}
 
     @property
     def workflow(self) -> Workflow:
@@ -122,14 +126,28 @@ class ComfyUIBackend(Backend):
             return 1024 * 1024
 
     async def _run(self, graph: dict[str, Any], progress: ProgressCallback, *, fixed_seed: bool) -> Outcome:
+        key = hashlib.sha256(json.dumps(graph, sort_keys=True).encode()).hexdigest()
         outcome = await self._queue_and_follow(graph, progress)
         if _has_images(outcome) or not fixed_seed:
+            self._remember(key, outcome)
             return outcome
-        # Everything came from ComfyUI's cache and no image was reported: run the output nodes again.
+        # The same graph again (a fixed seed asked twice) came from ComfyUI's cache without images.
+        earlier = self._earlier_outputs.get(key)
+        if earlier:
+            log.info("%s: cached graph gave no image; using the images of its earlier run", self.name)
+            return Outcome({**outcome.entry, "outputs": earlier}, [], outcome.cached)
         if self.workflow.bust_output_cache(graph, uuid.uuid4().hex[:8]):
             log.info("%s: cached graph gave no image; sending it again with a new filename_prefix", self.name)
             return await self._queue_and_follow(graph, progress)
         return outcome
+
+    def _remember(self, key: str, outcome: Outcome) -> None:
+        """The outputs of a graph we ran, for when ComfyUI answers the same graph from its cache."""
+        outputs = outcome.entry.get("outputs")
+        if isinstance(outputs, dict) and outputs:
+            self._earlier_outputs[key] = outputs
+            while len(self._earlier_outputs) > _REMEMBERED_GRAPHS:
+                self._earlier_outputs.pop(next(iter(self._earlier_outputs)))
 
     async def _queue_and_follow(self, graph: dict[str, Any], progress: ProgressCallback) -> Outcome:
         client_id = uuid.uuid4().hex

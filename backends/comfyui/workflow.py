@@ -157,7 +157,14 @@ def find_roles(graph: dict[str, Any], mapping: dict[str, str], source: str) -> R
     roles.sampler = sampler
     found: dict[str, list[Target]] = {}
     if sampler:
-        positive, negative = finder.conditioning(sampler)
+        # Every sampler's text encoders get the prompt (an SDXL refiner has its own); the first
+        # pass sampler gives the seed, steps and size.
+        positive: list[Target] = []
+        negative: list[Target] = []
+        for node in [sampler, *(other for other in finder.samplers() if other != sampler)]:
+            more_positive, more_negative = finder.conditioning(node)
+            positive += [target for target in more_positive if target not in positive]
+            negative += [target for target in more_negative if target not in negative]
         found["prompt"] = positive
         found["negative_prompt"] = [t for t in negative if t not in positive]
         found["seed"] = finder.seed(sampler)
@@ -211,8 +218,11 @@ class _Finder:
         return ("Sampler" in self.cls(node) and ("latent_image" in inputs or "guider" in inputs)) or \
             ("positive" in inputs and "latent_image" in inputs)
 
+    def samplers(self) -> list[str]:
+        return [node for node in self.ids if self.is_sampler(node)]
+
     def sampler(self) -> Optional[str]:
-        samplers = [node for node in self.ids if self.is_sampler(node)]
+        samplers = self.samplers()
         # The first pass is the sampler that starts from an empty latent (a hires-fix second pass
         # starts from an upscaled latent); among several, the first by id.
         for node in samplers:

@@ -123,10 +123,12 @@ class SDWebUIBackend(Backend):
         watcher = _ProgressWatcher(self, task_id, progress)
         post = asyncio.ensure_future(self._post(path, body, what))
         try:
+            wait = min(0.3, self.config.progress_interval)  # the first look comes early: short jobs report too
             while not post.done():
-                done, _ = await asyncio.wait({post}, timeout=self.config.progress_interval)
+                done, _ = await asyncio.wait({post}, timeout=wait)
                 if not done:
                     await watcher.poll()
+                wait = self.config.progress_interval
             response, raw = post.result()
         except asyncio.CancelledError:
             post.cancel()

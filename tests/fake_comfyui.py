@@ -114,6 +114,7 @@ class FakeComfyUI:
     fail_class: Optional[str] = None  # a node of this class raises during execution
     fail_message: str = "Error while deserializing header: HeaderTooLarge"
     fail_type: str = "safetensors_rust.SafetensorError"
+    object_info_listing: bool = True  # False: only GET /object_info/{class} answers
     queue_listing: bool = True  # False: GET /queue answers 404 (a proxy that only forwards some routes)
     proxy_auth: Optional[str] = None  # "Basic …" a reverse proxy in front (nginx auth_basic) requires
     prompts: list[dict[str, Any]] = field(default_factory=list)  # POST /prompt bodies accepted
@@ -304,7 +305,7 @@ class FakeComfyUI:
     async def object_info(self, request: Request) -> Response:
         name = request.path_params.get("node_class")
         if name is None:
-            return JSONResponse(self.classes)
+            return JSONResponse(self.classes) if self.object_info_listing else Response(status_code=404)
         return JSONResponse({name: self.classes[name]} if name in self.classes else {})
 
     async def system_stats(self, request: Request) -> Response:

@@ -308,7 +308,9 @@ async def test_reference_image_is_uploaded_and_count_without_batch_input_runs_ag
     assert len(images) == 2 and seeds[0] != seeds[1]
 
 
-async def test_doctor_reports_roles_version_and_missing_classes_and_models(fake, url, tmp_path):
+@pytest.mark.parametrize("listing", [True, False], ids=["object_info", "object_info-per-class"])
+async def test_doctor_reports_roles_version_and_missing_classes_and_models(fake, url, tmp_path, listing):
+    fake.object_info_listing = listing
     report = await backend_for(url).probe()
     text = "\n".join(report.lines)
     assert report.ok, report

@@ -20,6 +20,7 @@ from ..selfhosted import decode_json
 log = logging.getLogger(__name__)
 
 _JSON_LIMIT = 16 * 1024 * 1024
+_OBJECT_INFO_LIMIT = 64 * 1024 * 1024
 
 
 class ComfyAPI:
@@ -134,6 +135,14 @@ class ComfyAPI:
 
     async def system_stats(self) -> Any:
         return await self._json("GET", "/system_stats", limit=1024 * 1024)
+
+    async def object_info_all(self) -> dict[str, Any]:
+        """Every node class the server has (several MB with many custom nodes)."""
+        answer = await self._json("GET", "/object_info", limit=_OBJECT_INFO_LIMIT,
+                                  timeout=httpx.Timeout(60.0, connect=self.timeout.connect))
+        if not isinstance(answer, dict):
+            raise ProtocolError("GET /object_info: answer is not an object", backend=self.backend)
+        return answer
 
     async def object_info(self, class_type: str) -> Optional[dict[str, Any]]:
         answer = await self._json("GET", f"/object_info/{class_type}")

@@ -108,7 +108,7 @@ class ComfyUIBackend(Backend):
             found = await self._images(await self._run(graph, progress, fixed_seed=request.seed is not None),
                                        graph)
             for image in found[:batch]:
-                image.seed = run_seed if batch == 1 else None
+                image.seed = run_seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)
                 images.append(image)
         if not images:
             raise ProtocolError("the workflow finished without any image output (no SaveImage/PreviewImage?)",
@@ -206,9 +206,14 @@ class ComfyUIBackend(Backend):
             version = system.get("comfyui_version") if isinstance(system, dict) else None
             device = devices[0].get("name") if isinstance(devices, list) and devices and isinstance(devices[0], dict) else None
             lines.append(f"version: {version or 'unknown'}; device: {device or 'unknown'}")
+            try:
+                known: Optional[dict[str, Any]] = await self.api.object_info_all()
+            except BackendError as exc:
+                log.info("%s: GET /object_info failed (%s); asking class by class", self.name, exc)
+                known = None
             for class_type in workflow.class_types:
-                info = await self.api.object_info(class_type)
-                if info is None:
+                info = known.get(class_type) if known is not None else await self.api.object_info(class_type)
+                if not isinstance(info, dict):
                     problems.append(f"node class {class_type} is not installed on the server")
                     continue
                 problems.extend(self._combo_problems(class_type, info, workflow))

@@ -55,10 +55,9 @@ async def open_websocket(base_url: str, client_id: str, *, timeout: float, backe
         log.info("%s: the websockets package is not installed; polling /history instead", backend)
         return None
     try:
-        return await asyncio.wait_for(connect(websocket_url(base_url, client_id), open_timeout=timeout,
-                                              max_size=WS_MAX_FRAME, max_queue=32, close_timeout=2,
-                                              additional_headers=headers or None,
-                                              user_agent_header="llm2pic/0.1"), timeout + 1)
+        return await connect(websocket_url(base_url, client_id), open_timeout=timeout, max_size=WS_MAX_FRAME,
+                             max_queue=32, close_timeout=2, additional_headers=headers or None,
+                             user_agent_header="llm2pic/0.1")
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means: poll instead
@@ -89,26 +88,42 @@ class Watcher:
     async def over_websocket(self, ws) -> Outcome:
         from websockets.exceptions import ConnectionClosed
 
-        while True:
-            try:
-                frame = await asyncio.wait_for(ws.recv(), SILENCE_CHECK)
-            except asyncio.TimeoutError:
-                entry = await self.api.history(self.prompt_id)
-                if entry is not None:
-                    return self._finish(entry)
-                continue
-            except ConnectionClosed as exc:
-                log.info("%s: websocket closed (%s); polling /history instead", self.backend, exc)
-                return await self.by_polling()
-            if isinstance(frame, (bytes, bytearray)):
-                continue  # binary preview frame: 4-byte event type + image
-            try:
-                message = json.loads(frame)
-            except ValueError:
-                log.debug("%s: websocket frame is not JSON; skipped", self.backend)
-                continue
-            if isinstance(message, dict) and await self._handle(message):
-                return self._finish(await self._history_after_done())
+        # One recv() stays pending across silence checks. (asyncio.wait, not wait_for: on Python
+        # 3.11 wait_for can swallow a cancellation that arrives together with a frame.)
+        receiving: Optional[asyncio.Future] = None
+        try:
+            while True:
+                if receiving is None:
+                    receiving = asyncio.ensure_future(ws.recv())
+                done, _ = await asyncio.wait({receiving}, timeout=SILENCE_CHECK)
+                if not done:
+                    entry = await self.api.history(self.prompt_id)
+                    if entry is not None:
+                        return self._finish(entry)
+                    continue
+                try:
+                    frame = receiving.result()
+                except ConnectionClosed as exc:
+                    log.info("%s: websocket closed (%s); polling /history instead", self.backend, exc)
+                    return await self.by_polling()
+                finally:
+                    receiving = None
+                if await self._frame(frame):
+                    return self._finish(await self._history_after_done())
+        finally:
+            if receiving is not None:
+                receiving.cancel()
+
+    async def _frame(self, frame: Any) -> bool:
+        """True when this frame says our prompt is done."""
+        if isinstance(frame, (bytes, bytearray)):
+            return False  # binary preview frame: 4-byte event type + image
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            log.debug("%s: websocket frame is not JSON; skipped", self.backend)
+            return False
+        return isinstance(message, dict) and await self._handle(message)
 
     async def _handle(self, message: dict[str, Any]) -> bool:
         """True when our prompt is done."""

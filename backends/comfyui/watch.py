@@ -158,8 +158,9 @@ class Watcher:
                                  f"{data.get('node_id')} {data.get('node_type')})", backend=self.backend)
         elif kind == "execution_success":
             return True
-        elif kind == "executing" and data.get("node") is None and data.get("prompt_id") == self.prompt_id:
-            return True
+        elif kind == "executing" and data.get("node") is None:
+            # main.py's "done"; servers before prompt ids in messages sent it only to our client id.
+            return data.get("prompt_id") == self.prompt_id or self._started
         return False
 
     async def _history_after_done(self) -> dict[str, Any]:

@@ -196,11 +196,12 @@ async def test_unknown_node_class_is_a_configuration_error(url, tmp_path):
     assert "MyCustomUpscaler does not exist" in caught.value.detail
 
 
-async def test_execution_error_logs_node_and_exception_and_tells_chat_briefly(fake, url):
+async def test_execution_error_logs_node_and_exception_and_tells_chat_briefly(fake, url, caplog):
     fake.fail_class = "VAEDecode"
     with pytest.raises(ConfigurationError) as caught:
         await draw(backend_for(url))
     assert "node 8 (VAEDecode)" in caught.value.detail and "HeaderTooLarge" in caught.value.detail
+    assert "node 8 (VAEDecode)" in caplog.text and "SafetensorError: Error while deserializing" in caplog.text
     assert "HeaderTooLarge" not in caught.value.user_message and "ComfyUI" in caught.value.user_message
 
     fake.fail_class, fake.fail_type = "KSampler", "torch.OutOfMemoryError"

@@ -62,6 +62,7 @@ class ComfyAPI:
         what = "POST /prompt"
         response, raw = await self._call("POST", "/prompt", what, json={"prompt": graph, "client_id": client_id})
         if response.status_code == 400:
+            log.warning("%s: ComfyUI refused the workflow: %s", self.backend, self.redact(describe_prompt_error(raw)))
             raise ConfigurationError(f"{what} → HTTP 400: {self.redact(describe_prompt_error(raw))}",
                                      backend=self.backend,
                                      user_message="ComfyUI 工作流配置有误（节点校验失败），请管理员查看日志。")

@@ -230,6 +230,9 @@ def execution_error(data: dict[str, Any], *, backend: str) -> BackendError:
     node, node_type = data.get("node_id"), data.get("node_type")
     exception = f"{data.get('exception_type', 'error')}: {str(data.get('exception_message', '')).strip()}"
     detail = f"execution_error in node {node} ({node_type}): {exception[:500]}"
+    trace = data.get("traceback")
+    where = str(trace[-1]).strip()[:300] if isinstance(trace, list) and trace else ""
+    log.warning("%s: %s%s", backend, detail, f" (at {where})" if where else "")
     if is_out_of_memory(exception):
         return OutOfMemoryError(detail, backend=backend)
     return ConfigurationError(detail, backend=backend,

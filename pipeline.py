@@ -33,6 +33,8 @@ class Drawn:
     image_prompt: ImagePrompt
     image: GeneratedImage
     prepared: PreparedImage
+    # The further images of a request for several (GenerationRequest.count), each fit the same way.
+    more: tuple[PreparedImage, ...] = ()
 
 
 class Engine:
@@ -84,7 +86,8 @@ async def make_prompt(job: PromptInput, config: Config, languages: frozenset[str
     return await make_image_prompt(job, options_from_config(config, languages), llm, logger=log)
 
 
-async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[int] = None) -> GenerationRequest:
+async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[int] = None,
+                      count: int = 1) -> GenerationRequest:
     """The backend request for a prompt: size and seed from the config unless given, the selfie reference."""
     generation = config.generation
     if seed is None and generation.seed >= 0:
@@ -96,16 +99,18 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
         except (OSError, ValueError) as exc:
             log.warning("selfie reference image not used: %s", exc)
     return image_prompt.to_request(width=generation.width or None, height=generation.height or None,
-                                   seed=seed, reference_images=references)
+                                   seed=seed, count=count, reference_images=references)
 
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,
                seed: Optional[int] = None, deadline: Optional[float] = None,
-               progress: ProgressCallback = no_progress) -> Drawn:
-    """Draw a prompt with the engine's chain and fit the first image for chat. Raises BackendError."""
+               progress: ProgressCallback = no_progress, count: int = 1) -> Drawn:
+    """Draw a prompt with the engine's chain and fit its image(s) for chat. Raises BackendError."""
     config = engine.config
-    request = await request_for(config, image_prompt, seed)
+    request = await request_for(config, image_prompt, seed, count)
     images = await engine.chain.generate(request, progress, deadline=deadline)
     image = images[0]
     prepared = await prepare_for_chat(image.data, config.output, workers=workers, backend=image.backend)
-    return Drawn(image_prompt, image, prepared)
+    more = [await prepare_for_chat(extra.data, config.output, workers=workers, backend=extra.backend)
+            for extra in images[1:max(1, request.count)]]
+    return Drawn(image_prompt, image, prepared, tuple(more))

@@ -251,6 +251,11 @@ class JobBoard:
         if not sent:
             await self.say(chat_id, chat_text.NOT_DELIVERED)
             return "undelivered"
+        for extra in drawn.more:  # a request for several images: the rest after the first
+            try:
+                await self.port.send_image(chat_id, extra.base64)
+            except Exception as exc:
+                log.warning("sending a further image to %s failed: %s", chat_id, redact(str(exc)))
         self._last_prompt[chat_id] = drawn.image_prompt
         log.info("sent %s %dx%d from %s (prompt: %s)", drawn.prepared.mime, drawn.prepared.width,
                  drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])

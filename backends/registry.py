@@ -32,4 +32,12 @@ def build_backend(config, client: httpx.AsyncClient, environ: Optional[Mapping[s
         from .hf_inference import HFInferenceBackend
 
         return HFInferenceBackend(config, client, environ=environ)
+    if config.type == "sd_webui":
+        from .sd_webui import SDWebUIBackend
+
+        return SDWebUIBackend(config, client, environ=environ)
+    if config.type == "comfyui":
+        from .comfyui.backend import ComfyUIBackend
+
+        return ComfyUIBackend(config, client, environ=environ)
     raise ConfigurationError(f"backend type {config.type!r} is not available in this version", backend=config.name)

@@ -109,7 +109,7 @@ def _dotted(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("gradio", "openai", "hf_inference") and parts and parts[-1].startswith("["):
+        elif item in ("gradio", "openai", "hf_inference", "sd_webui", "comfyui") and parts and parts[-1].startswith("["):
             continue  # pydantic names the union branch; the user does not need it
         else:
             parts.append(("." if parts else "") + str(item))
@@ -119,7 +119,7 @@ def _dotted(loc: tuple) -> str:
 def _is_secret_key(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
     # *_env names a variable, but a key pasted there by mistake must not be echoed either
-    return last in ("hf_token", "api_key", "token") or last.endswith("_env")
+    return last in ("hf_token", "api_key", "token", "password") or last.endswith("_env")
 
 
 def unknown_keys(raw: Mapping[str, Any], config: BaseModel) -> list[str]:

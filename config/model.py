@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..backends.base import parse_aspect
 from .backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig, default_backends
+from .backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
 from .llm import LLMSection
 from .safety import SafetySection
 from .selfie import SelfieSection
@@ -20,7 +21,8 @@ from .ui import section_i18n, ui
 CONFIG_VERSION = "1.0.0"
 
 BackendConfig = Annotated[
-    Union[GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig],
+    Union[GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig, SDWebUIBackendConfig,
+          ComfyUIBackendConfig],
     Field(discriminator="type"),
 ]
 

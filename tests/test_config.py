@@ -57,7 +57,7 @@ def test_the_example_config_loads_without_warnings():
      "config error: backends[0].base_url = 'ftp://x': base_url must be an http(s) URL like https://host[:port][/path]"),
     ({"backends": [{"type": "dalle"}]},
      "config error: backends[0]: Input tag 'dalle' found using 'type' does not match any of the expected tags: "
-     "'gradio', 'openai', 'hf_inference'"),
+     "'gradio', 'openai', 'hf_inference', 'sd_webui', 'comfyui'"),
     ({"backends": [{"type": "gradio", "space": "a/b", "inputs": {"p": "{promt}"}}]},
      "config error: backends[0].inputs = ... "),
 ])

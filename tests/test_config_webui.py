@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from llm2pic.config.backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig
+from llm2pic.config.backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
 from llm2pic.config.model import Config
 from llm2pic.config.sdk_model import sdk_model
 from llm2pic.config.ui import EN, ui
@@ -27,7 +28,8 @@ import tomllib
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 CJK = re.compile(r"[\u3400-\u9fff]")
-BACKEND_CLASSES = (GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig)
+BACKEND_CLASSES = (GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig, SDWebUIBackendConfig,
+                   ComfyUIBackendConfig)
 
 SdkConfig = sdk_model(Config, PluginConfigBase)
 

@@ -93,5 +93,6 @@ def test_draw_stops_on_a_content_refusal(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 3 and hf.call_count == 0
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("llm2pic: every backend failed; last: [gpt-image] rejected:"), lines
+    assert lines[-1].startswith("llm2pic: every backend failed; last: gpt-image: "), lines
+    assert "rejected by the safety system" in lines[-1], lines
     assert sum("rejected" in line for line in lines) == 1, lines

@@ -173,7 +173,7 @@ def test_cli_reason_is_one_line_without_the_upstream_key(relay):
     done = relay["cli"]["upstream 401, plain key"]
     assert done["rc"] == EXIT_BACKENDS
     last = done["stderr"].rstrip("\n").splitlines()[-1]
-    assert last.startswith("llm2pic: every backend failed; last: [relay] configuration:")
+    assert last.startswith("llm2pic: every backend failed; last: relay: ")
     assert "Incorrect API key provided: ***" in last and "LiteLLM: model group" in last
     for secret in SECRETS:
         assert secret not in done["stderr"] and secret not in done["stdout"]

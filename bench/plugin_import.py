@@ -1,0 +1,86 @@
+"""Benchmark: importing plugin.py the way MaiBot's runner loads it vs `import maibot_sdk` alone.
+
+Run by hand: `.venv/bin/python bench/plugin_import.py [--runs 9]`. Each import runs in a fresh
+interpreter (the two sides alternate, so load on the machine hits both alike) and times only the
+import itself; the medians and their ratio are printed. Goal: plugin ≤ 2× the SDK's own import
+(the plugin's import includes the SDK's, since plugin.py imports it).
+
+Bytecode is compiled first (`compileall`), as pip does for an installed package and as the runner's
+first start leaves behind: otherwise our sources would be compiled on every run (this machine sets
+PYTHONDONTWRITEBYTECODE) while the SDK's are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SDK = """
+import time
+started = time.perf_counter()
+import maibot_sdk
+print(time.perf_counter() - started)
+"""
+
+# What tests/maibot_fake_host.py's load_plugin_module does: plugin.py as a synthetic package.
+PLUGIN = """
+import importlib.util, sys, time
+folder = sys.argv[1]
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("_maibot_plugin_llm2pic_bench", folder + "/plugin.py",
+                                              submodule_search_locations=[folder])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - started
+assert module.create_plugin
+print(elapsed)
+"""
+
+
+def once(code: str) -> float:
+    output = subprocess.run([sys.executable, "-c", code, str(ROOT)], check=True, capture_output=True, text=True,
+                            cwd="/", timeout=120)
+    return float(output.stdout.strip().splitlines()[-1])
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    args = parser.parse_args()
+    compileall.compile_dir(str(ROOT), quiet=1, rx=__import__("re").compile(r"/(\.venv|tests|bench|\.git)/"))
+    once(SDK), once(PLUGIN)  # warm the file cache
+    sdk, plugin = [], []
+    for _ in range(args.runs):
+        sdk.append(once(SDK))
+        plugin.append(once(PLUGIN))
+    sdk_median, plugin_median = statistics.median(sdk), statistics.median(plugin)
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_average()}; "
+          f"{args.runs} fresh interpreters per side, medians")
+    print(f"  import maibot_sdk                    {sdk_median * 1000:7.0f} ms "
+          f"(min {min(sdk) * 1000:.0f}, max {max(sdk) * 1000:.0f})")
+    print(f"  load plugin.py as MaiBot does        {plugin_median * 1000:7.0f} ms "
+          f"(min {min(plugin) * 1000:.0f}, max {max(plugin) * 1000:.0f})")
+    print(f"  ratio plugin / SDK                   {plugin_median / sdk_median:7.2f}×   goal ≤ 2.0×")
+    if args.json:
+        print(json.dumps({"sdk": sdk, "plugin": plugin, "ratio": plugin_median / sdk_median}))
+
+
+if __name__ == "__main__":
+    main()

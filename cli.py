@@ -16,9 +16,7 @@ from typing import Optional, Sequence
 from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load
 from .cli_draw import draw
-from .config.legacy import is_legacy
 from .config.load import ConfigError, tomllib
-from .config.upgrade import render_migrated
 from .config.model import Config
 from .pipeline import Engine
 
@@ -95,6 +93,9 @@ async def _probe(backend: Backend) -> BackendReport:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from .config.legacy import is_legacy  # here: draw and doctor never need the migration code
+    from .config.upgrade import render_migrated
+
     try:
         raw = tomllib.loads(Path(args.old_config).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import httpx
-
 from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load
 from .config.model import Config
@@ -20,7 +18,6 @@ from .imaging.workers import ImageWorkers
 from .pipeline import Engine, make_prompt
 from .pipeline import draw as draw_prompt
 from .prompt.chatfile import parse_chat_text
-from .prompt.openai_chat import chat_llm_from_config
 from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput, PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -93,15 +90,27 @@ async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
     try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
                           persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
-        async with httpx.AsyncClient() as llm_client:
-            llm = None if args.no_llm else chat_llm_from_config(config.llm, llm_client)
-            image_prompt = await make_prompt(job, config, engine.prompt_languages, llm)
+        image_prompt = await _make_prompt(job, config, engine, use_llm=not args.no_llm)
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
         drawn = await draw_prompt(image_prompt, engine, ImageWorkers(), seed=seed, deadline=config.chain.deadline,
                                   progress=_print_progress)
     finally:
         await engine.retire()
     return drawn.image_prompt, drawn.image, drawn.prepared
+
+
+async def _make_prompt(job: PromptInput, config: Config, engine: Engine, *, use_llm: bool) -> ImagePrompt:
+    """The image prompt; the LLM's client (and its module) only when an LLM will be asked."""
+    if not use_llm:
+        return await make_prompt(job, config, engine.prompt_languages, None)
+    import httpx
+
+    from .backends.tls import shared_tls_context
+    from .prompt.openai_chat import chat_llm_from_config
+
+    async with httpx.AsyncClient(verify=shared_tls_context()) as llm_client:
+        llm = chat_llm_from_config(config.llm, llm_client)
+        return await make_prompt(job, config, engine.prompt_languages, llm)
 
 
 def _print_progress(event: ProgressEvent) -> None:

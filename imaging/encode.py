@@ -123,19 +123,19 @@ def _save(image: Image.Image, fmt: str, **options) -> bytes:
     icc = image.info.get("icc_profile")
     if icc:
         options["icc_profile"] = icc
-    with _output_file() as output:
+    with _output_file(fmt) as output:
         image.save(output, fmt, **options)
         output.seek(0)
         return output.read()
 
 
-def _output_file() -> BinaryIO:
-    """Where an encoder writes. Into a file descriptor Pillow encodes with the GIL released
-    (`encode_to_file`); into a BytesIO it encodes chunk by chunk holding the GIL, so a 2048² JPEG
-    kept the event loop waiting 5–30 ms at a time, and longer with several workers encoding at
-    once (bench/imaging.py). An anonymous in-memory file (memfd) gives the descriptor without
-    touching a disk; where there is none, BytesIO as before."""
-    if hasattr(os, "memfd_create"):
+def _output_file(fmt: str) -> BinaryIO:
+    """Where an encoder writes. Into a file descriptor Pillow's JPEG encoder runs with the GIL
+    released (`encode_to_file`); into a BytesIO it encodes chunk by chunk holding the GIL, so a 2048²
+    JPEG kept the event loop waiting 5–30 ms at a time, longer with several workers encoding at once
+    (bench/imaging.py). An anonymous in-memory file (memfd) gives it a descriptor without touching a
+    disk. PNG and WebP gain nothing from one (Pillow writes them through Python either way)."""
+    if fmt == "JPEG" and hasattr(os, "memfd_create"):
         try:
             return open(os.memfd_create("llm2pic-encode", os.MFD_CLOEXEC), "w+b")
         except OSError:  # out of descriptors, or a sandbox that forbids memfd

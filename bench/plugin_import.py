@@ -7,7 +7,8 @@ import itself; the medians and their ratio are printed. Goal: plugin ≤ 2× the
 
 Bytecode is compiled first (`compileall`), as pip does for an installed package and as the runner's
 first start leaves behind: otherwise our sources would be compiled on every run (this machine sets
-PYTHONDONTWRITEBYTECODE) while the SDK's are not.
+PYTHONDONTWRITEBYTECODE) while the SDK's are not. `--sources` measures exactly that case instead.
+`--before DIR` loads a second tree (an older commit) as a third side: before/after in one run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import argparse
 import compileall
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,8 +49,8 @@ print(elapsed)
 """
 
 
-def once(code: str) -> float:
-    output = subprocess.run([sys.executable, "-c", code, str(ROOT)], check=True, capture_output=True, text=True,
+def once(code: str, folder: Path = ROOT) -> float:
+    output = subprocess.run([sys.executable, "-c", code, str(folder)], check=True, capture_output=True, text=True,
                             cwd="/", timeout=120)
     return float(output.stdout.strip().splitlines()[-1])
 
@@ -63,23 +66,40 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    parser.add_argument("--before", type=Path, help="another tree of this repository (e.g. `git archive <commit> | "
+                        "tar -x -C /tmp/before`), loaded as a third side for a before/after figure in one run")
+    parser.add_argument("--sources", action="store_true", help="no bytecode for our files: compile them on every "
+                        "run (a first start, or PYTHONDONTWRITEBYTECODE=1 with no __pycache__), the SDK still has its")
     args = parser.parse_args()
-    compileall.compile_dir(str(ROOT), quiet=1, rx=__import__("re").compile(r"/(\.venv|tests|bench|\.git)/"))
+    skip = re.compile(r"/(\.venv|tests|bench|\.git)/")
+    for folder in (ROOT, args.before) if args.before else (ROOT,):
+        if args.sources:
+            os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+            for cache in folder.rglob("__pycache__"):
+                if not skip.search(str(cache) + "/"):
+                    shutil.rmtree(cache)
+        else:
+            compileall.compile_dir(str(folder), quiet=1, rx=skip)
     once(SDK), once(PLUGIN)  # warm the file cache
-    sdk, plugin = [], []
+    sdk, plugin, before = [], [], []
     for _ in range(args.runs):
         sdk.append(once(SDK))
         plugin.append(once(PLUGIN))
+        if args.before:
+            before.append(once(PLUGIN, args.before))
     sdk_median, plugin_median = statistics.median(sdk), statistics.median(plugin)
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_average()}; "
-          f"{args.runs} fresh interpreters per side, medians")
+          f"{args.runs} fresh interpreters per side, medians; our bytecode: {'none' if args.sources else 'compiled'}")
     print(f"  import maibot_sdk                    {sdk_median * 1000:7.0f} ms "
           f"(min {min(sdk) * 1000:.0f}, max {max(sdk) * 1000:.0f})")
     print(f"  load plugin.py as MaiBot does        {plugin_median * 1000:7.0f} ms "
           f"(min {min(plugin) * 1000:.0f}, max {max(plugin) * 1000:.0f})")
     print(f"  ratio plugin / SDK                   {plugin_median / sdk_median:7.2f}×   goal ≤ 2.0×")
+    if before:
+        before_median = statistics.median(before)
+        print(f"  {str(args.before)[:36]:36s} {before_median * 1000:7.0f} ms, ratio {before_median / sdk_median:.2f}×")
     if args.json:
-        print(json.dumps({"sdk": sdk, "plugin": plugin, "ratio": plugin_median / sdk_median}))
+        print(json.dumps({"sdk": sdk, "plugin": plugin, "before": before, "ratio": plugin_median / sdk_median}))
 
 
 if __name__ == "__main__":

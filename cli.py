@@ -18,9 +18,7 @@ from .backends.base import Backend, BackendError, BackendReport
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
 from .cli_draw import _SECRETS, draw
 from .cli_space import add_space_commands
-from .config.legacy import is_legacy
 from .config.load import ConfigError, parse_toml
-from .config.upgrade import render_migrated
 from .config.model import Config
 from .config.secrets import config_secrets
 from .pipeline import Engine
@@ -120,6 +118,9 @@ async def _probe(backend: Backend) -> BackendReport:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from .config.legacy import is_legacy  # here: draw and doctor never need the migration code
+    from .config.upgrade import render_migrated
+
     try:
         raw = parse_toml(Path(args.old_config).read_text(encoding="utf-8"), args.old_config)
     except (OSError, UnicodeDecodeError, ConfigError) as exc:

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import httpx
-
 from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from .config.model import Config
@@ -23,7 +21,6 @@ from .imaging.workers import ImageWorkers
 from .pipeline import Engine, make_prompt
 from .pipeline import draw as draw_prompt
 from .prompt.chatfile import parse_chat_text
-from .prompt.openai_chat import chat_llm_from_config
 from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput, PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -97,32 +94,54 @@ async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
     try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
                           persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
-        async with httpx.AsyncClient() as llm_client:
-            llm = None if args.no_llm else chat_llm_from_config(config.llm, llm_client)
-            if llm is None and not args.no_llm and (args.chat or args.selfie):
-                fail(f"note: {'--chat' if args.chat else '--selfie'} wants the LLM to write the prompt, but no "
-                     "[llm] base_url and model are configured; drawing the request text as typed")
-            image_prompt = await make_prompt(job, config, engine.prompt_languages, llm)
+        image_prompt = await _make_prompt(job, config, engine, args)
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
         drawn = await draw_prompt(image_prompt, engine, ImageWorkers(), seed=seed, deadline=config.chain.deadline,
-                                  progress=_print_progress)
+                                  progress=_ProgressLines())
     finally:
         await engine.retire()
     return drawn.image_prompt, drawn.image, drawn.prepared
 
 
-def _print_progress(event: ProgressEvent) -> None:
-    text = {
-        "backend": "working",
-        "queued": f"queued at position {event.rank}" + (f", about {event.eta:.0f} s" if event.eta else ""),
-        "started": "started",
-        "step": f"step {event.step}/{event.total}",
-        "log": event.message,
-        "retry": f"retrying in {event.eta:.0f} s" if event.eta is not None else "retrying",
-    }.get(event.kind)
-    if text:
-        # Progress text comes from servers (an app's log lines): never print a secret it echoes.
-        print(_safe(f"{event.backend}: {text}"), file=sys.stderr)
+async def _make_prompt(job: PromptInput, config: Config, engine: Engine, args: argparse.Namespace) -> ImagePrompt:
+    """The image prompt; the LLM's client (and its module) only when an LLM will be asked."""
+    if args.no_llm:
+        return await make_prompt(job, config, engine.prompt_languages, None)
+    import httpx
+
+    from .backends.tls import shared_tls_context
+    from .prompt.openai_chat import chat_llm_from_config
+
+    async with httpx.AsyncClient(verify=shared_tls_context()) as llm_client:
+        llm = chat_llm_from_config(config.llm, llm_client)
+        if llm is None and (args.chat or args.selfie):
+            fail(f"note: {'--chat' if args.chat else '--selfie'} wants the LLM to write the prompt, but no "
+                 "[llm] base_url and model are configured; drawing the request text as typed")
+        return await make_prompt(job, config, engine.prompt_languages, llm)
+
+
+class _ProgressLines:
+    """Progress on stderr, one line per change: a backend that is retried says "working" once."""
+
+    def __init__(self) -> None:
+        self._working: Optional[str] = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "backend":
+            if event.backend == self._working:
+                return
+            self._working = event.backend
+        text = {
+            "backend": "working",
+            "queued": f"queued at position {event.rank}" + (f", about {event.eta:.0f} s" if event.eta else ""),
+            "started": "started",
+            "step": f"step {event.step}/{event.total}",
+            "log": event.message,
+            "retry": f"retrying in {event.eta:.0f} s" if event.eta is not None else "retrying",
+        }.get(event.kind)
+        if text:
+            # Progress text comes from servers (an app's log lines): never print a secret it echoes.
+            print(_safe(f"{event.backend}: {text}"), file=sys.stderr)
 
 
 # The secrets of the config in use (set by `draw`); everything printed is redacted with them.

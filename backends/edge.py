@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 import httpx
 
-from ..imaging.addresses import Resolver
-from ..imaging.fetch import fetch_image
 from .base import BackendError, ConfigurationError, ProtocolError, TransientError
 from .http import read_capped
+
+if TYPE_CHECKING:
+    from ..imaging.addresses import Resolver
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -89,6 +90,8 @@ async def download_image(
     retried here once, and if the image still cannot be had the error is `outcome_unknown` so
     that nobody regenerates it automatically.
     """
+    from ..imaging.fetch import fetch_image  # here: a Gradio draw (files on its own server) never needs it
+
     extra = {"resolver": resolver} if resolver is not None else {}
     last: Optional[BackendError] = None
     for _ in range(max(1, attempts)):

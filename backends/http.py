@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
-import httpx
+from typing import TYPE_CHECKING, Optional
 
 from .base import (MAX_SERVER_WAIT, BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError,
                    server_number)
@@ -15,6 +13,9 @@ _MAGIC = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+
+if TYPE_CHECKING:  # only annotations here; imaging imports this module and must not pull in httpx
+    import httpx
 
 
 def sniff_image_mime(data: bytes) -> Optional[str]:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional
-
-import httpx
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from .base import Backend, ConfigurationError
+from .tls import shared_tls_context
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def make_client(config) -> httpx.AsyncClient:
     """The httpx client for one backend. Redirects are not followed: a backend must not send us,
-    with its credentials, somewhere else."""
+    with its credentials, somewhere else. Every client shares one TLS context (see tls.py)."""
+    import httpx  # here, not at the top: loading the plugin must not wait for httpx
+
     timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=shared_tls_context(),
                              headers={"user-agent": "llm2pic/0.1 (+https://github.com/llm2pic)"})
 
 

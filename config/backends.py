@@ -16,7 +16,7 @@ _SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]
 
 
 class _BackendBase(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
 
     name: str = Field(
         default="", description="后端名称，日志和 /pic status 中显示 (backend name)",

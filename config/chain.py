@@ -10,7 +10,7 @@ from .ui import section_i18n, ui
 
 
 class ChainSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "后端切换"
     __ui_icon__: ClassVar[str] = "git-branch"
     __ui_order__: ClassVar[int] = 4

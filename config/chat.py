@@ -10,7 +10,7 @@ from .ui import section_i18n, ui
 
 
 class ComponentsSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "功能开关"
     __ui_icon__: ClassVar[str] = "toggle-left"
     __ui_order__: ClassVar[int] = 2
@@ -35,7 +35,7 @@ class ComponentsSection(BaseModel):
 
 
 class JobsSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "画图任务"
     __ui_icon__: ClassVar[str] = "list-todo"
     __ui_order__: ClassVar[int] = 3

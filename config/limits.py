@@ -6,12 +6,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..limits import format_quiet_hours, parse_quiet_hours
 from .ui import section_i18n, ui
 
 
 class LimitsSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "频率与额度"
     __ui_icon__: ClassVar[str] = "gauge"
     __ui_order__: ClassVar[int] = 9
@@ -119,5 +118,7 @@ class LimitsSection(BaseModel):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
+        from ..limits import format_quiet_hours, parse_quiet_hours  # here: the CLI never loads the limiter
+
         span = parse_quiet_hours(value)
         return format_quiet_hours(span) if span else ""

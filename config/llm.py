@@ -12,7 +12,7 @@ from .ui import section_i18n, ui
 
 
 class LLMSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "提示词 LLM"
     __ui_icon__: ClassVar[str] = "message-square"
     __ui_order__: ClassVar[int] = 6

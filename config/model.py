@@ -28,7 +28,7 @@ BackendConfig = Annotated[
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = ""
     __ui_icon__: ClassVar[str] = ""
     __ui_order__: ClassVar[int] = 0

@@ -73,7 +73,7 @@ def parse_crop_amount(value: Any, key: str) -> CropAmount:
 
 
 class OutputSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "输出"
     __ui_icon__: ClassVar[str] = "image"
     __ui_order__: ClassVar[int] = 10

@@ -11,7 +11,7 @@ from .ui import section_i18n, ui
 
 
 class SafetySection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
     __ui_label__: ClassVar[str] = "内容安全"
     __ui_icon__: ClassVar[str] = "shield"
     __ui_order__: ClassVar[int] = 8

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from .errors import ImagingError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 
@@ -21,6 +23,11 @@ def check_pixels(width: int, height: int, max_pixels: int, backend: str = "") ->
 
 def decode(data: bytes, max_pixels: int, backend: str = "") -> Image.Image:
     """The first frame, fully loaded and upright (EXIF orientation applied), metadata dropped."""
+    # Pillow is imported on the first decode: an image that goes out unchanged never needs it.
+    # WebP is registered by hand: a format Pillow has not registered yet makes `open` load every
+    # one of its ~40 plugins (PNG, JPEG and GIF are among the few it loads first anyway).
+    from PIL import Image, ImageOps, UnidentifiedImageError, WebPImagePlugin  # noqa: F401
+
     try:
         image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
     except Image.DecompressionBombError as exc:

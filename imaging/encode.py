@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from dataclasses import dataclass
-
-from PIL import Image
+from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import ImagingError
+
+if TYPE_CHECKING:  # Pillow itself is imported where pixels are touched (see decode.py)
+    from PIL import Image
 
 MIN_EDGE = 64
 MAX_DOWNSCALES = 6
@@ -87,6 +90,8 @@ def _downscale_for(image: Image.Image, size: int, budget: int, backend: str) -> 
 
 
 def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    from PIL import Image
+
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -115,12 +120,27 @@ def _smallest_fitting(image: Image.Image, fmt: str, rules: FitRules) -> bytes:
 
 
 def _save(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
     icc = image.info.get("icc_profile")
     if icc:
         options["icc_profile"] = icc
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
+    with _output_file(fmt) as output:
+        image.save(output, fmt, **options)
+        output.seek(0)
+        return output.read()
+
+
+def _output_file(fmt: str) -> BinaryIO:
+    """Where an encoder writes. Into a file descriptor Pillow's JPEG encoder runs with the GIL
+    released (`encode_to_file`); into a BytesIO it encodes chunk by chunk holding the GIL, so a 2048²
+    JPEG kept the event loop waiting 5–30 ms at a time, longer with several workers encoding at once
+    (bench/imaging.py). An anonymous in-memory file (memfd) gives it a descriptor without touching a
+    disk. PNG and WebP gain nothing from one (Pillow writes them through Python either way)."""
+    if fmt == "JPEG" and hasattr(os, "memfd_create"):
+        try:
+            return open(os.memfd_create("llm2pic-encode", os.MFD_CLOEXEC), "w+b")
+        except OSError:  # out of descriptors, or a sandbox that forbids memfd
+            pass
+    return io.BytesIO()
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -142,6 +162,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 
 
 def _for_jpeg(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    from PIL import Image
+
     image = _to_8bit(image)
     if _has_alpha(image):
         rgba = image.convert("RGBA")

@@ -9,38 +9,40 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-_REASONING_TAGS = r"(?:think|thinking|reasoning|analysis)"
-_REASONING_BLOCK = re.compile(rf"<({_REASONING_TAGS})>.*?</\1\s*>", re.S | re.I)
-# Some servers drop the opening tag and send only "...reasoning</think>answer".
-_REASONING_HEAD = re.compile(rf"\A.*?</{_REASONING_TAGS}\s*>", re.S | re.I)
-# An opening tag that never closes: the answer was cut off while still reasoning.
-_REASONING_TAIL = re.compile(rf"<{_REASONING_TAGS}>.*\Z", re.S | re.I)
+from ..lazy_regex import lazy_compile
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
+_REASONING_TAGS = r"(?:think|thinking|reasoning|analysis)"
+_REASONING_BLOCK = lazy_compile(rf"<({_REASONING_TAGS})>.*?</\1\s*>", re.S | re.I)
+# Some servers drop the opening tag and send only "...reasoning</think>answer".
+_REASONING_HEAD = lazy_compile(rf"\A.*?</{_REASONING_TAGS}\s*>", re.S | re.I)
+# An opening tag that never closes: the answer was cut off while still reasoning.
+_REASONING_TAIL = lazy_compile(rf"<{_REASONING_TAGS}>.*\Z", re.S | re.I)
+
+_CJK = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
 
 PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image_prompt", "description")
 NEGATIVE_KEYS = ("negative_prompt", "negative")
 ASPECT_KEYS = ("aspect", "aspect_ratio", "ratio")
 REFUSE_KEYS = ("refuse", "refused", "refusal")
 
-_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
-_LABEL = re.compile(
+_FENCE = lazy_compile(r"```[A-Za-z0-9_-]*[ \t]*")
+_LABEL = lazy_compile(
     r"^(?:\*\*|__)?\s*(?:final |english |positive |image |the )?(?:prompt|提示词|正面提示词|英文提示词|英文描述|描述)"
     r"\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?",
     re.I,
 )
 # "Sure! Here is the prompt: …" on the answer's first line.
-_INLINE_PREAMBLE = re.compile(
+_INLINE_PREAMBLE = lazy_compile(
     r"^[^:：\n]{0,40}?(?:here|this is|below|sure|okay|ok\b|以下|这是|如下|好的|生成)[^:：\n]{0,40}?"
     r"(?:prompt|提示词|描述)\s*[:：]\s*",
     re.I,
 )
-_NEGATIVE_LABEL = re.compile(
+_NEGATIVE_LABEL = lazy_compile(
     r"^(?:\*\*|__)?\s*(?:negative(?: prompt)?|负面提示词|负面|反向提示词)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?", re.I
 )
-_MARKDOWN_LINE_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*•·]\s+|\d{1,2}[.)、]\s+)")
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,300}\)")  # bounded: linear on any input
-_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_MARKDOWN_LINE_PREFIX = lazy_compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*•·]\s+|\d{1,2}[.)、]\s+)")
+_MARKDOWN_LINK = lazy_compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,300}\)")  # bounded: linear on any input
+_EMPHASIS = lazy_compile(r"(\*\*|__|\*|`)")
 _QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "`": "`", "«": "»"}
 _REFUSAL_OPENINGS = (
     "i'm sorry", "i am sorry", "sorry, ", "sorry but", "i can't", "i cannot", "i can not", "i won't",

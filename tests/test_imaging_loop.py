@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 
 from PIL import Image
 
 from llm2pic.config.output import OutputSection
 from llm2pic.imaging.prepare import prepare_for_chat
-from llm2pic.imaging.workers import ImageWorkers
+from llm2pic.imaging import encode
+from llm2pic.imaging.workers import ImageWorkers, default_size, usable_cores
 
 TICK = 0.005
 # Generous so a loaded 2-core machine passes; bench/imaging.py prints the real figure.
@@ -90,3 +92,22 @@ async def test_workers_bound_how_many_images_are_processed_at_once():
 
     assert all(await asyncio.gather(*(workers.run(job) for _ in range(8))))
     assert peak[0] == 2
+
+
+def test_the_default_bound_leaves_a_core_to_the_event_loop():
+    assert [default_size(cores) for cores in (1, 2, 3, 4, 5, 16)] == [1, 1, 2, 3, 4, 4]
+    assert ImageWorkers().size == default_size(usable_cores())
+
+
+def test_encoding_goes_through_a_descriptor_and_gives_the_same_bytes_as_bytesio():
+    """Pillow releases the GIL only when it encodes into a real file descriptor (encode_to_file)."""
+    # No effect_noise here: it draws from the C library's rand(), and later tests' images depend on its sequence.
+    image = Image.merge("RGB", (Image.linear_gradient("L"), Image.radial_gradient("L"),
+                                Image.linear_gradient("L").rotate(90))).resize((300, 200))
+    with encode._output_file("JPEG") as output:
+        if hasattr(os, "memfd_create"):
+            assert output.fileno() >= 0
+    for fmt, options in (("JPEG", {"quality": 80}), ("PNG", {}), ("WEBP", {"quality": 70})):
+        reference = io.BytesIO()
+        image.save(reference, fmt, **options)
+        assert encode._save(image, fmt, **options) == reference.getvalue(), fmt

@@ -22,11 +22,18 @@ MASK = "***"
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 
 
+# Text longer than this (a hostile server's megabyte error, an LLM answer that never ends) is cut
+# after the named secrets are removed and before the pattern passes, so masking stays fast.
+MAX_REDACTED_CHARS = 256 * 1024
+
+
 def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
-    """The text with the given secrets and every token-shaped string masked."""
+    """The text with the given secrets and every token-shaped string masked (cut to MAX_REDACTED_CHARS)."""
     result = str(text)
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         result = result.replace(secret, MASK)
+    if len(result) > MAX_REDACTED_CHARS:
+        result = f"{result[:MAX_REDACTED_CHARS]}… ({len(result) - MAX_REDACTED_CHARS} more characters cut)"
     result = _URL_USERINFO.sub(lambda match: match.group(1) + MASK + "@", result)
     return mask_key_echoes(_TOKEN_SHAPES.sub(_mask_match, result))
 
@@ -96,6 +103,8 @@ _KEY_ECHOES = (
         r"(?=\s+(?:is|was|has|had)\s+(?:been\s+)?(?:not\s+valid|invalid|incorrect|expired|revoked|disabled|unknown|"
         r"not\s+found|blocked|banned|deleted)|\s*(?:无效|已过期|不可用|已被禁用|不存在))"),
 )
+# Every _KEY_ECHOES pattern contains one of these.
+_ECHO_WORDS = re.compile(r"(?i)key|token|secret|credential|password|passed|received|令牌|密钥|秘钥|密匙")
 # Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
 _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
               "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",
@@ -106,6 +115,8 @@ _TOKEN_RUN = re.compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
 
 def mask_key_echoes(text: str) -> str:
     """The text with the value after every key-echo phrase masked, whatever the key looks like."""
+    if not _ECHO_WORDS.search(text):  # the common case, cheaply: no phrase can match
+        return text
     for pattern in _KEY_ECHOES:
         text = pattern.sub(_mask_echo, text)
     return text

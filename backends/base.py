@@ -158,9 +158,6 @@ def server_count(value: Any, *, high: int = 10**9) -> Optional[int]:
 # `user_message` is the Chinese sentence for the chat and never contains upstream text.
 
 
-MAX_DETAIL_CHARS = 2000
-
-
 class BackendError(Exception):
     """Base class: a backend could not produce an image."""
 
@@ -179,8 +176,8 @@ class BackendError(Exception):
         outcome_unknown: bool = False,
         user_message: Optional[str] = None,
     ) -> None:
-        # Redacted, then made one line and capped: an upstream message of any length stays one readable log line.
-        self.detail = one_line(redact(detail), MAX_DETAIL_CHARS)
+        # Redacted, then made one line and capped (reasons.REASON_LIMIT): any upstream message stays one log line.
+        self.detail = one_line(redact(detail))
         self.backend = backend
         # Bounded here, so no server can make a wait (or the sentence that names it) unbounded.
         self.retry_after = server_number(retry_after) if retry_after is not None else None

@@ -37,3 +37,28 @@ def _forget_refused_openai_fields():
     openai._REFUSED_FIELDS.clear()
     yield
     openai._REFUSED_FIELDS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_llm2pic_loggers():
+    """The CLI quiets the chain's logger and the plugin stops our records propagating (both process-wide,
+    as in real use); each test starts from, and leaves, the logging state it found."""
+    import logging
+
+    def snapshot():
+        names = ["llm2pic", *(n for n in logging.root.manager.loggerDict if n.startswith("llm2pic."))]
+        loggers = [logging.getLogger(n) for n in names]
+        return [(logger, logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
+
+    before = snapshot()
+    yield
+    known = {logger for logger, *_ in before}
+    for logger, level, propagate, handlers in before:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers = handlers
+    for logger, *_ in snapshot():
+        if logger not in known:
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+            logger.handlers = []

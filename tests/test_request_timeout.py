@@ -72,7 +72,7 @@ async def test_the_next_backend_draws_after_a_dripping_one(tmp_path):
         slow = slow.model_copy(update={"paid": False})
         async with make_client(slow) as client:
             class Quick:
-                name, paid, prompt_languages = "quick", False, frozenset({"en"})
+                name, paid, prompt_languages, quota_group = "quick", False, frozenset({"en"}), None
 
                 async def generate(self, request, progress=None):
                     from llm2pic.backends.base import GeneratedImage

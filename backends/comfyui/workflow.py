@@ -29,6 +29,11 @@ _TEXT_INPUTS = ("text", "text_g", "text_l", "clip_l", "t5xxl", "clip_g", "prompt
 _STRING_SOURCE_INPUTS = ("value", "text", "string", "prompt", "STRING", "Text", "text_positive")
 _INT_SOURCE_INPUTS = ("value", "int", "seed", "noise_seed", "number", "INT")
 _SEED_INPUTS = ("seed", "noise_seed")
+# Node classes that exist only in ComfyUI's web editor. "Export (API)" leaves them out, but
+# hand-edited or tool-converted files keep them, and the server refuses any graph naming a class it
+# does not have ("Cannot execute because node Note does not exist", execution.validate_prompt).
+_FRONTEND_ONLY = frozenset({"Note", "MarkdownNote", "PrimitiveNode", "Reroute"})
+_SIZE_INPUTS = (("width", "height"), ("empty_latent_width", "empty_latent_height"))
 _DEPTH = 12
 
 Target = tuple[str, str]  # (node_id, input name)
@@ -131,11 +136,36 @@ def parse_workflow(text: str, source: str) -> dict[str, Any]:
             raise ConfigurationError(f"workflow {source}: node {node_id} has no class_type/inputs "
                                      "(is this an API-format export?)")
         graph[str(node_id)] = {**node, "inputs": dict(node.get("inputs") or {})}
+    graph = _without_frontend_nodes(graph, source)
     for node_id, node in graph.items():
         for name, value in node["inputs"].items():
             if _is_link(value) and str(value[0]) not in graph:
                 raise ConfigurationError(f"workflow {source}: node {node_id} input {name} links to missing node {value[0]}")
     return graph
+
+
+def _without_frontend_nodes(graph: dict[str, Any], source: str) -> dict[str, Any]:
+    """The graph without editor-only nodes: unlinked ones (notes) are dropped, and links through
+    a Reroute (or a PrimitiveNode that forwards a link) go straight to what it forwards."""
+    frontend = {node_id for node_id, node in graph.items() if node["class_type"] in _FRONTEND_ONLY}
+    if not frontend:
+        return graph
+
+    def resolve(value: Any) -> Any:
+        seen: set[str] = set()
+        while _is_link(value) and str(value[0]) in frontend:
+            node_id = str(value[0])
+            forwarded = [v for v in graph[node_id]["inputs"].values() if _is_link(v)]
+            if node_id in seen or len(forwarded) != 1:
+                raise ConfigurationError(f"workflow {source}: node {node_id} ({graph[node_id]['class_type']}) "
+                                         "exists only in the ComfyUI editor and cannot be sent to the server; "
+                                         "use Workflow → Export (API)")
+            seen.add(node_id)
+            value = forwarded[0]
+        return value
+
+    return {node_id: {**node, "inputs": {name: resolve(value) for name, value in node["inputs"].items()}}
+            for node_id, node in graph.items() if node_id not in frontend}
 
 
 # --- role detection -----------------------------------------------------------------------------
@@ -171,7 +201,8 @@ def find_roles(graph: dict[str, Any], mapping: dict[str, str], source: str) -> R
         found["steps"] = finder.steps(sampler)
         latent = finder.latent(sampler)
         if latent:
-            for role, name in (("width", "width"), ("height", "height"), ("batch", "batch_size")):
+            width, height = finder.size_names(latent)
+            for role, name in (("width", width), ("height", height), ("batch", "batch_size")):
                 found[role] = finder.literal(latent, name, int)
             found["width"] += finder.companion_sizes(latent, "width")
             found["height"] += finder.companion_sizes(latent, "height")
@@ -236,12 +267,20 @@ class _Finder:
             if node is None:
                 return None
             inputs = self.inputs(node)
-            if "width" in inputs and "height" in inputs and not any(
-                    name in inputs for name in ("samples", "pixels", "image")):
+            if self.size_names(node) and not any(name in inputs for name in ("samples", "pixels", "image")):
                 return node
             linked = self.linked_inputs(node)
             node = linked[0][1] if len(linked) == 1 else None
         return None
+
+    def size_names(self, node: str) -> tuple[str, str]:
+        """The inputs that set a latent's size: width/height, or an all-in-one loader's
+        empty_latent_width/empty_latent_height (Efficiency Nodes, Easy-Use); () when none."""
+        inputs = self.inputs(node)
+        for width, height in _SIZE_INPUTS:
+            if width in inputs and height in inputs:
+                return width, height
+        return ()  # type: ignore[return-value]
 
     def companion_sizes(self, latent: str, name: str) -> list[Target]:
         """Size inputs that must match the latent (FLUX's ModelSamplingFlux width/height)."""
@@ -272,11 +311,14 @@ class _Finder:
             if node is None or node in seen:
                 return []
             seen.add(node)
+            if isinstance(self.inputs(node).get(branch), str):
+                # An all-in-one loader that encodes its own "positive"/"negative" text.
+                return [(node, branch)]
             if "TextEncode" in self.cls(node) or any(name in self.inputs(node) for name in ("text", "text_g", "t5xxl")):
                 targets = []
                 for name in _TEXT_INPUTS:
                     if name in self.inputs(node):
-                        targets += self.literal(node, name, str)
+                        targets += [t for t in self.literal(node, name, str) if t not in targets]
                 if targets:
                     return targets
             preferred = [branch, "conditioning", "conditioning_to", "conditioning_1", "cond1", "positive", "input"]
@@ -290,14 +332,16 @@ class _Finder:
 
     def literal(self, node: str, name: str, kind: type) -> list[Target]:
         """Where the value of `node.name` really lives: the input itself, or the primitive,
-        string or reroute node it is wired to."""
+        string or reroute node it is wired to. A source node holding several values (an aspect
+        ratio node with width, height and batch_size) is read by the same input name."""
+        wanted = name
         for _ in range(_DEPTH):
             value = self.inputs(node).get(name)
             if not _is_link(value):
                 return [(node, name)] if isinstance(value, kind) and not isinstance(value, bool) else []
             node = str(value[0])
             inputs = self.inputs(node)
-            names = _STRING_SOURCE_INPUTS if kind is str else _INT_SOURCE_INPUTS
+            names = (wanted, *(_STRING_SOURCE_INPUTS if kind is str else _INT_SOURCE_INPUTS))
             literal = [n for n in names if isinstance(inputs.get(n), kind) and not isinstance(inputs.get(n), bool)]
             if literal:
                 return [(node, literal[0])]

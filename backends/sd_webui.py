@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 _SMALL_ANSWER = 512 * 1024
 _PROBE_TIMEOUT = 15.0
 _MIN_RETRY_PIXELS = 256 * 256
+_MAX_ETA = 7 * 24 * 3600.0  # eta_relative beyond a week (or inf) is noise, not a wait to show
 
 
 class SDWebUIBackend(Backend):
@@ -231,7 +232,7 @@ class SDWebUIBackend(Backend):
         if self.config.model and not any(self.config.model in title for title in titles):
             problems.append(f"model {self.config.model!r} is not among the checkpoints")
         if self.config.sampler_name and names and self.config.sampler_name not in names:
-            aliases = {str(a) for item in samplers if isinstance(item, dict) for a in item.get("aliases") or []}
+            aliases = {str(a) for item in samplers if isinstance(item, dict) for a in _as_list(item.get("aliases"))}
             if self.config.sampler_name not in aliases:
                 problems.append(f"sampler_name {self.config.sampler_name!r} is not among the samplers")
         lines.extend(problems)
@@ -269,7 +270,7 @@ class _ProgressWatcher:
             if response.status_code != 200:
                 return
             answer = json.loads(raw)
-        except (BackendError, ValueError) as exc:
+        except (BackendError, ValueError, RecursionError) as exc:
             log.debug("%s: progress poll failed: %s", backend.name, exc)
             return
         if isinstance(answer, dict):
@@ -279,7 +280,7 @@ class _ProgressWatcher:
         state = answer.get("state") if isinstance(answer.get("state"), dict) else {}
         current = answer.get("current_task")
         eta = answer.get("eta_relative")
-        eta = float(eta) if isinstance(eta, (int, float)) and eta > 0 else None
+        eta = float(eta) if isinstance(eta, (int, float)) and 0 < eta < _MAX_ETA else None
         self.ours_running = current == self.task_id
         if isinstance(current, str) and current and current != self.task_id:
             # At least the running job is ahead of ours; its remaining time is the least we wait.
@@ -298,6 +299,10 @@ class _ProgressWatcher:
             self.progress(event)
 
 
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _info(value: Any) -> dict[str, Any]:
     """`info` is a JSON string (processed.js()); a dict is accepted too."""
     if isinstance(value, dict):
@@ -305,7 +310,7 @@ def _info(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
@@ -315,18 +320,23 @@ def _error_text(raw: bytes) -> str:
     """The useful part of an error answer: A1111's {error, detail, errors}, FastAPI's {detail},
     a 422's [{loc, msg}] list (named field by field), or plain text (Forge's 500)."""
     text = raw[:4000].decode("utf-8", "replace").strip()
+    if len(raw) > _SMALL_ANSWER:  # an error page this large is not parsed on the event loop
+        return text[:300]
     try:
-        body = json.loads(raw)
-    except ValueError:
+        return _error_fields(json.loads(raw)) or text[:300]
+    except (ValueError, RecursionError):  # RecursionError: nesting like [[[[…]]]], in parsing or str()
         return text[:300]
+
+
+def _error_fields(body: Any) -> str:
     if not isinstance(body, dict):
-        return text[:300]
+        return ""
     detail = body.get("detail")
     parts: list[str] = []
     if isinstance(detail, list):
         for item in detail[:5]:
             if isinstance(item, dict):
-                loc = [str(part) for part in item.get("loc") or [] if part != "body"]
+                loc = [str(part) for part in _as_list(item.get("loc")) if part != "body"]
                 parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg', '')}")
     elif detail:
         parts.append(str(detail))
@@ -335,4 +345,4 @@ def _error_text(raw: bytes) -> str:
     errors = body.get("errors")
     if errors and not isinstance(detail, list) and (not detail or str(detail) not in str(errors)):
         parts.append(str(errors))
-    return "; ".join(parts)[:300] or text[:300]
+    return "; ".join(parts)[:300]

@@ -107,7 +107,8 @@ async def test_user_workflow_auto_detected_through_primitive_reroute_and_preview
     images = await draw(backend_for(url, workflow=write(tmp_path, KSAMPLER_ADVANCED)),
                         GenerationRequest("a koi pond", negative_prompt="text", seed=9))
     graph = fake.prompts[-1]["prompt"]
-    assert graph["11"]["inputs"]["value"] == "a koi pond" and graph["20"]["inputs"]["text"] == ["12", 0]
+    assert graph["11"]["inputs"]["value"] == "a koi pond" and graph["20"]["inputs"]["text"] == ["11", 0]
+    assert "12" not in graph  # the editor-only Reroute is wired through, not sent
     assert graph["21"]["inputs"]["text"] == "text" and graph["30"]["inputs"]["value"] == 9
     assert images[0].seed == 9 and images[0].metadata["filename"].startswith("ComfyUI_temp")  # a "temp" preview
 

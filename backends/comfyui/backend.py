@@ -106,8 +106,8 @@ class ComfyUIBackend(Backend):
             values.update(seed=run_seed, batch=batch)
             graph = workflow.fill(values)
             found = await self._images(await self._run(graph, progress, fixed_seed=request.seed is not None),
-                                       graph)
-            for image in found[:batch]:
+                                       limit=batch)
+            for image in found:
                 image.seed = run_seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)
                 images.append(image)
         if not images:
@@ -169,8 +169,10 @@ class ComfyUIBackend(Backend):
             if ws is not None:
                 await best_effort("websocket close", ws.close(), backend=self.name, timeout=2.0)
 
-    async def _images(self, outcome: Outcome, graph: dict[str, Any]) -> list[GeneratedImage]:
-        """The images of the most downstream output nodes first; saved ("output") before previews ("temp")."""
+    async def _images(self, outcome: Outcome, *, limit: int) -> list[GeneratedImage]:
+        """The images of the most downstream output nodes first; saved ("output") before previews
+        ("temp"). Only the first `limit` are downloaded: a preview node's copies, or a history entry
+        listing thousands of files, cost nothing."""
         outputs = outcome.entry.get("outputs") if isinstance(outcome.entry.get("outputs"), dict) else {}
         merged: dict[str, list] = {node: list((out or {}).get("images") or []) for node, out in outputs.items()
                                    if isinstance(out, dict)}
@@ -182,7 +184,7 @@ class ComfyUIBackend(Backend):
         refs = [image for node in ordered for image in merged[node] if isinstance(image, dict)]
         refs.sort(key=lambda image: 0 if image.get("type", "output") == "output" else 1)
         images = []
-        for ref in refs:
+        for ref in refs[:limit]:
             data, mime = await self.api.view(ref)
             images.append(GeneratedImage(data=data, mime=mime, backend=self.name,
                                          metadata={"filename": ref.get("filename"), "workflow": self.workflow.source}))

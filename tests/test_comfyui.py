@@ -19,6 +19,7 @@ from loopback_server import serve
 from llm2pic.backends.base import ConfigurationError, GenerationRequest, ProgressEvent
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.comfyui.backend import ComfyUIBackend
+from llm2pic.backends.comfyui.workflow import load_workflow
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends_selfhosted import ComfyUIBackendConfig
 from llm2pic.config.chain import ChainSection
@@ -354,3 +355,22 @@ async def test_basic_auth_of_a_reverse_proxy_reaches_http_and_websocket_and_stay
         await draw(backend_for(url, username="bot", password="wrong-" + secret))
     assert "HTTP 401" in refused.value.detail
     assert secret not in str(refused.value) and secret not in caplog.text and "wrong-" not in caplog.text
+
+
+async def test_a_graph_without_a_seed_input_still_draws_when_asked_twice(fake, url, tmp_path):
+    # The seed comes from a custom node whose value cannot be told apart (min/max), so the graph
+    # sent twice is identical and an older server's cache answers it without images.
+    fake.old_cache = True
+    fake.classes["Random Seed Range"] = {**fake.classes["PrimitiveInt"], "input": {"required": {
+        "min": ("INT", {}), "max": ("INT", {})}}}
+    graph = json.loads(json.dumps(load_workflow("").graph))
+    graph["3"]["inputs"]["seed"] = ["40", 0]
+    graph["40"] = {"class_type": "Random Seed Range", "inputs": {"min": 0, "max": 1000}}
+    backend = backend_for(url, workflow=write(tmp_path, graph))
+    try:
+        assert "seed" not in backend.workflow.roles.targets
+        first = await backend.generate(GenerationRequest("same"))
+        second = await backend.generate(GenerationRequest("same"))
+    finally:
+        await backend.api.client.aclose()
+    assert len(first) == len(second) == 1

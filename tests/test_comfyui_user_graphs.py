@@ -217,3 +217,14 @@ def test_a_prompt_built_by_joining_strings_is_not_guessed():
     roles = roles_of(concat)
     assert "prompt" not in roles  # ambiguous: nodes.prompt names it (doctor says "not found")
     assert roles_of(concat, {"prompt": "30.string_b"})["prompt"] == [("30", "string_b")]
+
+
+def test_a_custom_save_node_counts_as_an_output_and_its_prefix_busts_the_cache():
+    graph = {**{key: node for key, node in LORA.items() if key != "9"},
+             "9": {"class_type": "Image Save", "inputs": {"output_path": "[time(%Y-%m-%d)]", "filename_prefix": "wf",
+                                                         "extension": "png", "images": ["22", 0]}},
+             "24": {"class_type": "ImageSaveNote", "inputs": {"text": "not an image node"}}}
+    workflow = workflow_of(graph)
+    assert workflow.roles.outputs == ["9", "23"]
+    filled = workflow.fill({})
+    assert workflow.bust_output_cache(filled, "t1") and filled["9"]["inputs"]["filename_prefix"] == "wf_t1"

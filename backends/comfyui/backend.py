@@ -98,6 +98,9 @@ class ComfyUIBackend(Backend):
             else:
                 log.info("%s: workflow has no LoadImage node; the reference image is not used", self.name)
         seed = request.seed if request.seed is not None else random_seed()
+        # Without a seed input we can change, a repeated request is the identical graph: ComfyUI
+        # answers it from its cache, so it takes the fixed-seed path that never comes back empty.
+        repeatable = request.seed is not None or "seed" not in targets
         batched = "batch" in targets
         runs = [count] if batched else [1] * count
         images: list[GeneratedImage] = []
@@ -105,7 +108,7 @@ class ComfyUIBackend(Backend):
             run_seed = seed + index if request.seed is not None else (seed if index == 0 else random_seed())
             values.update(seed=run_seed, batch=batch)
             graph = workflow.fill(values)
-            found = await self._images(await self._run(graph, progress, fixed_seed=request.seed is not None),
+            found = await self._images(await self._run(graph, progress, fixed_seed=repeatable),
                                        limit=batch)
             for image in found:
                 image.seed = run_seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)

@@ -390,7 +390,9 @@ class _Finder:
         return []
 
     def output_nodes(self) -> list[str]:
-        outputs = [node for node in self.ids if "SaveImage" in self.cls(node) or "PreviewImage" in self.cls(node)]
+        # SaveImage, PreviewImage and custom savers ("Image Save", "SaveImageExtended", …) that take images.
+        outputs = [node for node in self.ids if "SaveImage" in self.cls(node) or "PreviewImage" in self.cls(node)
+                   or (("Save" in self.cls(node) or "Preview" in self.cls(node)) and self.link(node, "images"))]
         return sorted(outputs, key=lambda node: (-len(self.ancestors(node)), _order(node)))
 
     def ancestors(self, node: str) -> set[str]:

@@ -313,3 +313,18 @@ async def test_chain_goes_past_a_hostile_sd_webui_to_the_next_backend():
             await first._client.aclose()
             await second._client.aclose()
     assert images and images[0].backend == "good"
+
+
+async def test_comfyui_repeated_frames_for_our_prompt_do_not_grow_memory():
+    class NoAPI:
+        backend = "hostile"
+
+    watcher = watch.Watcher(NoAPI(), PROMPT_ID, lambda event: None, poll_interval=1.0)
+    executed = {"type": "executed", "data": {"node": "9", "prompt_id": PROMPT_ID,
+                                             "output": {"images": [{"filename": "a.png", "type": "output"}]}}}
+    for index in range(2000):
+        assert await watcher._handle(executed) is False
+        await watcher._handle({"type": "execution_cached", "data": {"prompt_id": PROMPT_ID,
+                                                                    "nodes": [f"{index}:{n}" for n in range(50)]}})
+    assert len(watcher.outcome_executed) == watch.MAX_EXECUTED
+    assert len(watcher.cached) <= watch.MAX_NODES + 50

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 WS_MAX_FRAME = 8 * 1024 * 1024  # preview images are the largest frames
 SILENCE_CHECK = 10.0  # seconds without a frame before /history is asked directly
 HISTORY_RACE = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 2.0, 2.0, 2.0)  # waits for the entry after "done"
+# A server repeating frames for our prompt must not grow memory until the deadline.
+MAX_EXECUTED = 256
+MAX_NODES = 10_000
 VANISHED_POLLS = 15  # polls with the prompt neither queued nor in the history before giving up
 
 
@@ -152,13 +155,14 @@ class Watcher:
             self._started = True
             self._emit(ProgressEvent("started", backend=self.backend))
         elif kind == "execution_cached":
-            self.cached.update(_node_ids(data.get("nodes")))
+            if len(self.cached) < MAX_NODES:
+                self.cached.update(_node_ids(data.get("nodes")))
         elif kind == "progress":
             value, maximum = data.get("value"), data.get("max")
             if isinstance(value, int) and isinstance(maximum, int) and maximum > 0:
                 self._emit(ProgressEvent("step", backend=self.backend, step=value, total=maximum))
         elif kind == "executed":
-            if isinstance(data.get("output"), dict):
+            if isinstance(data.get("output"), dict) and len(self.outcome_executed) < MAX_EXECUTED:
                 self.outcome_executed.append((str(data.get("node")), data["output"]))
         elif kind == "execution_error":
             raise execution_error(data, backend=self.backend)
@@ -249,7 +253,7 @@ def execution_error(data: dict[str, Any], *, backend: str) -> BackendError:
 
 
 def _node_ids(nodes: Any) -> list[str]:
-    return [str(node) for node in nodes[:10_000]] if isinstance(nodes, list) else []
+    return [str(node) for node in nodes[:MAX_NODES]] if isinstance(nodes, list) else []
 
 
 def _item_id(item: Any) -> Optional[str]:

@@ -199,6 +199,7 @@ def find_roles(graph: dict[str, Any], mapping: dict[str, str], source: str) -> R
         found["negative_prompt"] = [t for t in negative if t not in positive]
         found["seed"] = finder.seed(sampler)
         found["steps"] = finder.steps(sampler)
+        found["steps"] += finder.continued_steps(sampler, found["steps"])
         latent = finder.latent(sampler)
         if latent:
             width, height = finder.size_names(latent)
@@ -374,6 +375,21 @@ class _Finder:
         if sigmas and "steps" in self.inputs(sigmas):
             return self.literal(sigmas, "steps", int)
         return []
+
+    def continued_steps(self, sampler: str, first: list[Target]) -> list[Target]:
+        """The steps of samplers that continue the first one's schedule (an SDXL refiner's
+        KSamplerAdvanced with start_at_step, set to the same total): they must keep matching."""
+        if len(first) != 1:
+            return []
+        node, name = first[0]
+        total = self.inputs(node)[name]
+        found = []
+        for other in self.samplers():
+            if other != sampler and "start_at_step" in self.inputs(other):
+                for target in self.literal(other, "steps", int):
+                    if target not in first and target not in found and self.inputs(target[0])[target[1]] == total:
+                        found.append(target)
+        return found
 
     def model_loader(self) -> list[Target]:
         for name in ("ckpt_name", "unet_name"):

@@ -235,8 +235,27 @@ class SDWebUIBackend(Backend):
             aliases = {str(a) for item in samplers if isinstance(item, dict) for a in _as_list(item.get("aliases"))}
             if self.config.sampler_name not in aliases:
                 problems.append(f"sampler_name {self.config.sampler_name!r} is not among the samplers")
+        if self.config.scheduler:
+            problems.extend(await self._scheduler_problems(lines))
         lines.extend(problems)
         return BackendReport(self.name, not problems, "; ".join(problems) or "reachable", lines)
+
+    async def _scheduler_problems(self, lines: list[str]) -> list[str]:
+        """The configured scheduler against GET /sdapi/v1/schedulers (A1111 1.9+, Forge); older
+        versions have no such route and no scheduler field either, and simply ignore it."""
+        wanted = self.config.scheduler
+        try:
+            schedulers = await self._get_json("/sdapi/v1/schedulers")
+        except BackendError as exc:
+            lines.append(f"schedulers: not listed by this version ({exc.detail[:80]}); "
+                         f"scheduler {wanted!r} is sent anyway and ignored by versions before 1.9")
+            return []
+        items = [item for item in _as_list(schedulers) if isinstance(item, dict)]
+        known = {str(name) for item in items for name in [item.get("name"), item.get("label"),
+                                                          *_as_list(item.get("aliases"))] if name}
+        labels = ", ".join(str(item.get("label") or item.get("name")) for item in items)
+        lines.append(f"schedulers ({len(items)}): {labels or '-'}")
+        return [] if not known or wanted in known else [f"scheduler {wanted!r} is not among the schedulers"]
 
     async def _get_json(self, path: str) -> Any:
         what = f"GET {path}"

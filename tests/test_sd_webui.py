@@ -244,6 +244,16 @@ async def test_doctor_lists_version_checkpoint_checkpoints_and_samplers(url, fak
     assert not bad.ok and "nonexistent.safetensors" in bad.summary
 
 
+async def test_doctor_checks_the_scheduler_and_tolerates_versions_without_the_route(url, fake):
+    good = await backend_for(url, scheduler="Karras").probe()
+    assert good.ok and "schedulers (4): Automatic, Karras" in "\n".join(good.lines)
+    bad = await backend_for(url, scheduler="Karass").probe()
+    assert not bad.ok and "scheduler 'Karass' is not among the schedulers" in bad.summary
+    fake.lists_schedulers = False  # before A1111 1.9: 404, and the field is ignored
+    old = await backend_for(url, scheduler="Karras").probe()
+    assert old.ok and "schedulers: not listed by this version" in "\n".join(old.lines)
+
+
 def test_config_minimal_and_errors():
     loaded = load_config_data({"backends": [{"type": "sd_webui", "name": "my-webui", "base_url": "http://127.0.0.1:7860/"}]})
     config = loaded.config.backends[0]

@@ -87,6 +87,10 @@ class HostileComfy:
         if mode == "thousands_of_images":
             entry["outputs"]["9"]["images"] = [{"filename": f"f{i}.png", "subfolder": "", "type": "output"}
                                                for i in range(5000)]
+        if mode == "gifs":  # Video Helper Suite's VHS_VideoCombine: its files under "gifs", videos too
+            entry["outputs"]["9"] = {"gifs": [
+                {"filename": "AnimateDiff_00001.mp4", "subfolder": "", "type": "output", "format": "video/h264-mp4"},
+                {"filename": "AnimateDiff_00001.gif", "subfolder": "", "type": "output", "format": "image/gif"}]}
         if mode == "odd_status":
             entry["status"] = {"status_str": "success", "messages": [["execution_cached", {"nodes": 7}],
                                                                      "junk", [1, 2, 3]]}
@@ -328,3 +332,9 @@ async def test_comfyui_repeated_frames_for_our_prompt_do_not_grow_memory():
                                                                     "nodes": [f"{index}:{n}" for n in range(50)]}})
     assert len(watcher.outcome_executed) == watch.MAX_EXECUTED
     assert len(watcher.cached) <= watch.MAX_NODES + 50
+
+
+async def test_comfyui_animations_listed_under_gifs_are_fetched_and_videos_skipped(monkeypatch):
+    result, server, _ = await run_comfy("gifs", monkeypatch, websocket=False)
+    assert isinstance(result, list) and len(result) == 1
+    assert [params["filename"] for params in server.view_params] == ["AnimateDiff_00001.gif"]

@@ -177,11 +177,10 @@ class ComfyUIBackend(Backend):
         ("temp"). Only the first `limit` are downloaded: a preview node's copies, or a history entry
         listing thousands of files, cost nothing."""
         outputs = outcome.entry.get("outputs") if isinstance(outcome.entry.get("outputs"), dict) else {}
-        merged: dict[str, list] = {node: list((out or {}).get("images") or []) for node, out in outputs.items()
-                                   if isinstance(out, dict)}
+        merged: dict[str, list] = {node: _image_refs(out) for node, out in outputs.items() if isinstance(out, dict)}
         for node, out in outcome.executed:
-            if node not in merged and isinstance(out.get("images"), list):
-                merged[node] = list(out["images"])
+            if node not in merged and _image_refs(out):
+                merged[node] = _image_refs(out)
         rank = {node: index for index, node in enumerate(self.workflow.roles.outputs)}
         ordered = sorted(merged, key=lambda node: rank.get(node, len(rank)))
         refs = [image for node in ordered for image in merged[node] if isinstance(image, dict)]
@@ -249,6 +248,19 @@ class ComfyUIBackend(Backend):
 
 def _has_images(outcome: Outcome) -> bool:
     outputs = outcome.entry.get("outputs") if isinstance(outcome.entry.get("outputs"), dict) else {}
-    if any(isinstance(out, dict) and out.get("images") for out in outputs.values()):
+    if any(isinstance(out, dict) and _image_refs(out) for out in outputs.values()):
         return True
-    return any(out.get("images") for _, out in outcome.executed)
+    return any(_image_refs(out) for _, out in outcome.executed)
+
+
+def _image_refs(output: dict[str, Any]) -> list:
+    """An output node's files that are pictures: its "images", and the GIF/WebP entries of
+    "gifs" (Video Helper Suite's VideoCombine lists its animations there, videos too)."""
+    images = output.get("images")
+    refs = [ref for ref in images if isinstance(ref, dict)] if isinstance(images, list) else []
+    gifs = output.get("gifs")
+    for ref in gifs if isinstance(gifs, list) else []:
+        if isinstance(ref, dict) and (str(ref.get("format", "")).startswith("image/")
+                                      or str(ref.get("filename", "")).lower().endswith((".gif", ".webp"))):
+            refs.append(ref)
+    return refs

@@ -374,3 +374,15 @@ async def test_a_graph_without_a_seed_input_still_draws_when_asked_twice(fake, u
     finally:
         await backend.api.client.aclose()
     assert len(first) == len(second) == 1
+
+
+async def test_two_save_nodes_give_the_one_after_the_upscaler(fake, url, tmp_path):
+    fake.classes["ImageScaleBy"] = {**fake.classes["VAEDecode"], "input": {"required": {
+        "image": ("IMAGE",), "upscale_method": [["lanczos"]], "scale_by": ("FLOAT", {})}}, "output": ["IMAGE"]}
+    graph = json.loads(json.dumps(load_workflow("").graph))
+    graph["9"]["inputs"]["filename_prefix"] = "base"
+    graph["20"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["8", 0], "upscale_method": "lanczos",
+                                                           "scale_by": 1.5}}
+    graph["21"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "final", "images": ["20", 0]}}
+    images = await draw(backend_for(url, workflow=write(tmp_path, graph)), GenerationRequest("a fox", count=1))
+    assert len(images) == 1 and images[0].metadata["filename"].startswith("final_")

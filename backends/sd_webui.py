@@ -147,7 +147,8 @@ class SDWebUIBackend(Backend):
 
     async def _post(self, path: str, body: dict[str, Any], what: str) -> tuple[httpx.Response, bytes]:
         config = self.config
-        limit = config.max_download_bytes * 2 * max(1, body["batch_size"]) + 1024 * 1024
+        limit = config.max_download_bytes * 2 * _count(body.get("batch_size")) * _count(body.get("n_iter")) \
+            + 1024 * 1024
         # No read timeout: the WebUI answers only when our job is done, after every job queued before it.
         timeout = httpx.Timeout(connect=config.connect_timeout, read=None, write=60.0, pool=config.connect_timeout)
         with map_transport_errors(what, backend=self.name, redact=self._redact):
@@ -161,9 +162,9 @@ class SDWebUIBackend(Backend):
         if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
             raise ProtocolError(f"{what}: answer has no images list", backend=self.name)
         info = _info(answer.get("info"))
-        wanted = body["batch_size"] * body.get("n_iter", 1)
+        wanted = _count(body.get("batch_size")) * _count(body.get("n_iter"))
         first = info.get("index_of_first_image")
-        first = first if isinstance(first, int) and 0 <= first < len(answer["images"]) else 0
+        first = first if _is_int(first) and 0 <= first < len(answer["images"]) else 0
         # Extensions (ControlNet maps, grids) may append images after the generated ones.
         encoded = answer["images"][first:first + wanted]
         seeds = info.get("all_seeds") if isinstance(info.get("all_seeds"), list) else []
@@ -173,11 +174,11 @@ class SDWebUIBackend(Backend):
             mime = sniff_image_mime(data)
             if not mime:
                 raise ProtocolError(f"{what}: image {index} is not a PNG, JPEG, WebP or GIF", backend=self.name)
-            seed = seeds[index] if index < len(seeds) and isinstance(seeds[index], int) else info.get("seed")
+            seed = seeds[index] if index < len(seeds) and _is_int(seeds[index]) else info.get("seed")
             metadata = {key: info[key] for key in ("sd_model_name", "sampler_name", "width", "height", "steps",
                                                   "cfg_scale") if key in info}
             images.append(GeneratedImage(data=data, mime=mime, backend=self.name,
-                                         seed=seed if isinstance(seed, int) else body["seed"], metadata=metadata))
+                                         seed=seed if _is_int(seed) else body["seed"], metadata=metadata))
         if not images:
             raise ProtocolError(f"{what}: answer has no images", backend=self.name)
         return images
@@ -316,6 +317,15 @@ class _ProgressWatcher:
         if key != self._last:
             self._last = key
             self.progress(event)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> int:
+    """batch_size / n_iter as sent (`extra` may set them): a positive int, else 1."""
+    return value if _is_int(value) and value > 0 else 1
 
 
 def _as_list(value: Any) -> list:

@@ -304,3 +304,11 @@ async def test_the_password_never_leaks_through_the_chain(answer, caplog):
              report.summary, *report.lines, *(event.message for event in events),
              *(status.describe() for status in chain.status())]
     assert not [text for text in shown if CANARY in text]
+
+
+async def test_extra_with_n_iter_takes_all_images_and_odd_counts_are_not_a_crash(fake, url):
+    images = await draw(backend_for(url, extra={"n_iter": 2}), GenerationRequest("a fox", count=2))
+    assert len(images) == 4 and fake.requests[-1][2]["batch_size"] == 2  # n_iter from extra: 2 × 2, all kept
+    with pytest.raises(ConfigurationError) as caught:  # FastAPI refuses the type; we do not crash on it
+        await draw(backend_for(url, extra={"batch_size": "many"}))
+    assert "batch_size" in caught.value.detail

@@ -228,3 +228,25 @@ def test_a_custom_save_node_counts_as_an_output_and_its_prefix_busts_the_cache()
     assert workflow.roles.outputs == ["9", "23"]
     filled = workflow.fill({})
     assert workflow.bust_output_cache(filled, "t1") and filled["9"]["inputs"]["filename_prefix"] == "wf_t1"
+
+
+# ComfyUI-Easy-Use: a loader that encodes its own text and a sampler fed by its "pipe".
+EASY_PIPE = {
+    "1": {"class_type": "easy fullLoader", "inputs": {
+        "ckpt_name": "juggernautXL.safetensors", "config_name": "Default", "vae_name": "Baked VAE", "clip_skip": -2,
+        "lora_name": "None", "lora_model_strength": 1, "lora_clip_strength": 1, "resolution": "width x height (custom)",
+        "empty_latent_width": 832, "empty_latent_height": 1216, "positive": "a cat", "positive_token_normalization":
+        "none", "positive_weight_interpretation": "comfy", "negative": "lowres", "negative_token_normalization": "none",
+        "negative_weight_interpretation": "comfy", "batch_size": 1}},
+    "2": {"class_type": "easy fullkSampler", "inputs": {
+        "pipe": ["1", 0], "steps": 30, "cfg": 6, "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": 1,
+        "image_output": "Save", "link_id": 0, "save_prefix": "ComfyUI", "seed": 11}},
+}
+
+
+def test_a_pipe_workflow_without_a_conditioning_sampler_uses_the_loader_and_sampler_inputs():
+    roles = roles_of(EASY_PIPE)
+    assert roles["prompt"] == [("1", "positive")] and roles["negative_prompt"] == [("1", "negative")]
+    assert roles["width"] == [("1", "empty_latent_width")] and roles["batch"] == [("1", "batch_size")]
+    assert roles["seed"] == [("2", "seed")] and roles["steps"] == [("2", "steps")]
+    assert roles["model"] == [("1", "ckpt_name")]

@@ -207,6 +207,8 @@ def find_roles(graph: dict[str, Any], mapping: dict[str, str], source: str) -> R
                 found[role] = finder.literal(latent, name, int)
             found["width"] += finder.companion_sizes(latent, "width")
             found["height"] += finder.companion_sizes(latent, "height")
+    else:
+        found.update(finder.pipe_roles())
     found["model"] = finder.model_loader()
     found["image"] = finder.load_image()
     for role, targets in found.items():
@@ -389,6 +391,29 @@ class _Finder:
                 for target in self.literal(other, "steps", int):
                     if target not in first and target not in found and self.inputs(target[0])[target[1]] == total:
                         found.append(target)
+        return found
+
+    def pipe_roles(self) -> dict[str, list[Target]]:
+        """Without a sampler that takes conditioning and a latent (packs that pass a "pipe" from
+        an all-in-one loader to their own sampler: Easy-Use, tinyterra), the loader's own
+        positive/negative text and latent size, and the first literal seed."""
+        found: dict[str, list[Target]] = {}
+        loader = next((node for node in self.ids if isinstance(self.inputs(node).get("positive"), str)), None)
+        if loader:
+            found["prompt"] = [(loader, "positive")]
+            if isinstance(self.inputs(loader).get("negative"), str):
+                found["negative_prompt"] = [(loader, "negative")]
+            names = self.size_names(loader)
+            if names:
+                found["width"] = self.literal(loader, names[0], int)
+                found["height"] = self.literal(loader, names[1], int)
+                found["batch"] = self.literal(loader, "batch_size", int) if "batch_size" in self.inputs(loader) else []
+        for node in self.ids:
+            seeds = [name for name in _SEED_INPUTS if name in self.inputs(node)]
+            if seeds and "Sampler" in self.cls(node):
+                found["seed"] = self.literal(node, seeds[0], int)
+                found["steps"] = self.literal(node, "steps", int) if "steps" in self.inputs(node) else []
+                break
         return found
 
     def model_loader(self) -> list[Target]:

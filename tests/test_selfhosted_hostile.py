@@ -78,7 +78,7 @@ class HostileComfy:
             return Response("[" * 200_000, media_type="application/json")
         if mode == "history_never":
             return JSONResponse({})
-        if mode == "ws_flood" and self.history_asks < 2:
+        if mode in ("ws_flood", "ws_oversized") and self.history_asks < 2:
             return JSONResponse({})
         entry = json.loads(json.dumps(ENTRY))
         if mode == "foreign_entry":
@@ -116,10 +116,14 @@ class HostileComfy:
 
     async def ws(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        if self.mode not in ("ws_flood",):
+        if self.mode not in ("ws_flood", "ws_oversized"):
             await websocket.close()
             return
         try:
+            if self.mode == "ws_oversized":  # over the client's frame cap: it closes, polling takes over
+                await websocket.send_text(json.dumps({"type": "status", "data": {"pad": "x" * (9 << 20)}}))
+                await websocket.receive_text()
+                return
             await websocket.send_text(json.dumps({"type": "status", "data": {"status": "x", "sid": "a"}}))
             await websocket.send_text(json.dumps({"type": "execution_cached", "data": {"nodes": 5,
                                                                                       "prompt_id": PROMPT_ID}}))
@@ -338,3 +342,8 @@ async def test_comfyui_animations_listed_under_gifs_are_fetched_and_videos_skipp
     result, server, _ = await run_comfy("gifs", monkeypatch, websocket=False)
     assert isinstance(result, list) and len(result) == 1
     assert [params["filename"] for params in server.view_params] == ["AnimateDiff_00001.gif"]
+
+
+async def test_comfyui_oversized_websocket_frame_falls_back_to_polling(monkeypatch):
+    result, server, took = await run_comfy("ws_oversized", monkeypatch, timeout=20)
+    assert isinstance(result, list) and len(result) == 1 and server.history_asks >= 2 and took < 10

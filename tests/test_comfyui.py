@@ -369,6 +369,8 @@ async def test_a_graph_without_a_seed_input_still_draws_when_asked_twice(fake, u
     backend = backend_for(url, workflow=write(tmp_path, graph))
     try:
         assert "seed" not in backend.workflow.roles.targets
+        report = await backend.probe()
+        assert report.ok and "no seed input found" in "\n".join(report.lines)
         first = await backend.generate(GenerationRequest("same"))
         second = await backend.generate(GenerationRequest("same"))
     finally:

@@ -203,6 +203,8 @@ class ComfyUIBackend(Backend):
         lines.append(f"workflow: {workflow.source}")
         lines.extend("  " + line for line in workflow.roles.describe(workflow.graph))
         problems = [] if "prompt" in workflow.roles.targets else ["no prompt input found: set nodes.prompt"]
+        if "seed" not in workflow.roles.targets:
+            lines.append("  note: no seed input found, so the same prompt gives the same picture; set nodes.seed")
         try:
             stats = await self.api.system_stats()
             system = stats.get("system") if isinstance(stats, dict) else None

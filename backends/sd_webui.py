@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 _SMALL_ANSWER = 512 * 1024
 _PROBE_TIMEOUT = 15.0
 _MIN_RETRY_PIXELS = 256 * 256
+_MAX_ETA = 7 * 24 * 3600.0  # eta_relative beyond a week (or inf) is noise, not a wait to show
 
 
 class SDWebUIBackend(Backend):
@@ -146,7 +147,8 @@ class SDWebUIBackend(Backend):
 
     async def _post(self, path: str, body: dict[str, Any], what: str) -> tuple[httpx.Response, bytes]:
         config = self.config
-        limit = config.max_download_bytes * 2 * max(1, body["batch_size"]) + 1024 * 1024
+        limit = config.max_download_bytes * 2 * _count(body.get("batch_size")) * _count(body.get("n_iter")) \
+            + 1024 * 1024
         # No read timeout: the WebUI answers only when our job is done, after every job queued before it.
         timeout = httpx.Timeout(connect=config.connect_timeout, read=None, write=60.0, pool=config.connect_timeout)
         with map_transport_errors(what, backend=self.name, redact=self._redact):
@@ -160,9 +162,9 @@ class SDWebUIBackend(Backend):
         if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
             raise ProtocolError(f"{what}: answer has no images list", backend=self.name)
         info = _info(answer.get("info"))
-        wanted = body["batch_size"] * body.get("n_iter", 1)
+        wanted = _count(body.get("batch_size")) * _count(body.get("n_iter"))
         first = info.get("index_of_first_image")
-        first = first if isinstance(first, int) and 0 <= first < len(answer["images"]) else 0
+        first = first if _is_int(first) and 0 <= first < len(answer["images"]) else 0
         # Extensions (ControlNet maps, grids) may append images after the generated ones.
         encoded = answer["images"][first:first + wanted]
         seeds = info.get("all_seeds") if isinstance(info.get("all_seeds"), list) else []
@@ -172,11 +174,11 @@ class SDWebUIBackend(Backend):
             mime = sniff_image_mime(data)
             if not mime:
                 raise ProtocolError(f"{what}: image {index} is not a PNG, JPEG, WebP or GIF", backend=self.name)
-            seed = seeds[index] if index < len(seeds) and isinstance(seeds[index], int) else info.get("seed")
+            seed = seeds[index] if index < len(seeds) and _is_int(seeds[index]) else info.get("seed")
             metadata = {key: info[key] for key in ("sd_model_name", "sampler_name", "width", "height", "steps",
                                                   "cfg_scale") if key in info}
             images.append(GeneratedImage(data=data, mime=mime, backend=self.name,
-                                         seed=seed if isinstance(seed, int) else body["seed"], metadata=metadata))
+                                         seed=seed if _is_int(seed) else body["seed"], metadata=metadata))
         if not images:
             raise ProtocolError(f"{what}: answer has no images", backend=self.name)
         return images
@@ -231,11 +233,30 @@ class SDWebUIBackend(Backend):
         if self.config.model and not any(self.config.model in title for title in titles):
             problems.append(f"model {self.config.model!r} is not among the checkpoints")
         if self.config.sampler_name and names and self.config.sampler_name not in names:
-            aliases = {str(a) for item in samplers if isinstance(item, dict) for a in item.get("aliases") or []}
+            aliases = {str(a) for item in samplers if isinstance(item, dict) for a in _as_list(item.get("aliases"))}
             if self.config.sampler_name not in aliases:
                 problems.append(f"sampler_name {self.config.sampler_name!r} is not among the samplers")
+        if self.config.scheduler:
+            problems.extend(await self._scheduler_problems(lines))
         lines.extend(problems)
         return BackendReport(self.name, not problems, "; ".join(problems) or "reachable", lines)
+
+    async def _scheduler_problems(self, lines: list[str]) -> list[str]:
+        """The configured scheduler against GET /sdapi/v1/schedulers (A1111 1.9+, Forge); older
+        versions have no such route and no scheduler field either, and simply ignore it."""
+        wanted = self.config.scheduler
+        try:
+            schedulers = await self._get_json("/sdapi/v1/schedulers")
+        except BackendError as exc:
+            lines.append(f"schedulers: not listed by this version ({exc.detail[:80]}); "
+                         f"scheduler {wanted!r} is sent anyway and ignored by versions before 1.9")
+            return []
+        items = [item for item in _as_list(schedulers) if isinstance(item, dict)]
+        known = {str(name) for item in items for name in [item.get("name"), item.get("label"),
+                                                          *_as_list(item.get("aliases"))] if name}
+        labels = ", ".join(str(item.get("label") or item.get("name")) for item in items)
+        lines.append(f"schedulers ({len(items)}): {labels or '-'}")
+        return [] if not known or wanted in known else [f"scheduler {wanted!r} is not among the schedulers"]
 
     async def _get_json(self, path: str) -> Any:
         what = f"GET {path}"
@@ -269,7 +290,7 @@ class _ProgressWatcher:
             if response.status_code != 200:
                 return
             answer = json.loads(raw)
-        except (BackendError, ValueError) as exc:
+        except (BackendError, ValueError, RecursionError) as exc:
             log.debug("%s: progress poll failed: %s", backend.name, exc)
             return
         if isinstance(answer, dict):
@@ -279,7 +300,7 @@ class _ProgressWatcher:
         state = answer.get("state") if isinstance(answer.get("state"), dict) else {}
         current = answer.get("current_task")
         eta = answer.get("eta_relative")
-        eta = float(eta) if isinstance(eta, (int, float)) and eta > 0 else None
+        eta = float(eta) if isinstance(eta, (int, float)) and 0 < eta < _MAX_ETA else None
         self.ours_running = current == self.task_id
         if isinstance(current, str) and current and current != self.task_id:
             # At least the running job is ahead of ours; its remaining time is the least we wait.
@@ -298,6 +319,19 @@ class _ProgressWatcher:
             self.progress(event)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> int:
+    """batch_size / n_iter as sent (`extra` may set them): a positive int, else 1."""
+    return value if _is_int(value) and value > 0 else 1
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _info(value: Any) -> dict[str, Any]:
     """`info` is a JSON string (processed.js()); a dict is accepted too."""
     if isinstance(value, dict):
@@ -305,7 +339,7 @@ def _info(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
@@ -315,18 +349,23 @@ def _error_text(raw: bytes) -> str:
     """The useful part of an error answer: A1111's {error, detail, errors}, FastAPI's {detail},
     a 422's [{loc, msg}] list (named field by field), or plain text (Forge's 500)."""
     text = raw[:4000].decode("utf-8", "replace").strip()
+    if len(raw) > _SMALL_ANSWER:  # an error page this large is not parsed on the event loop
+        return text[:300]
     try:
-        body = json.loads(raw)
-    except ValueError:
+        return _error_fields(json.loads(raw)) or text[:300]
+    except (ValueError, RecursionError):  # RecursionError: nesting like [[[[…]]]], in parsing or str()
         return text[:300]
+
+
+def _error_fields(body: Any) -> str:
     if not isinstance(body, dict):
-        return text[:300]
+        return ""
     detail = body.get("detail")
     parts: list[str] = []
     if isinstance(detail, list):
         for item in detail[:5]:
             if isinstance(item, dict):
-                loc = [str(part) for part in item.get("loc") or [] if part != "body"]
+                loc = [str(part) for part in _as_list(item.get("loc")) if part != "body"]
                 parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg', '')}")
     elif detail:
         parts.append(str(detail))
@@ -335,4 +374,4 @@ def _error_text(raw: bytes) -> str:
     errors = body.get("errors")
     if errors and not isinstance(detail, list) and (not detail or str(detail) not in str(errors)):
         parts.append(str(errors))
-    return "; ".join(parts)[:300] or text[:300]
+    return "; ".join(parts)[:300]

@@ -44,7 +44,7 @@ async def decode_json(raw: bytes, what: str, *, backend: str) -> Any:
         if len(raw) > OFF_LOOP_BYTES:
             return await asyncio.to_thread(json.loads, raw)
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting like [[[[…]]]]
         raise ProtocolError(f"{what}: answer is not JSON ({len(raw)} bytes)", backend=backend) from None
 
 

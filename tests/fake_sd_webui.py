@@ -60,6 +60,7 @@ class FakeSDWebUI:
     oom_pixels: int = 10**12  # width * height * batch_size above this → CUDA out of memory
     extra_script_images: int = 0  # e.g. ControlNet detected maps appended after the results
     reports_current_task: bool = True  # A1111 1.6+ has ProgressResponse.current_task
+    lists_schedulers: bool = True  # GET /sdapi/v1/schedulers arrived in A1111 1.9; older ones answer 404
     always_on_scripts: tuple[str, ...] = ("controlnet",)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     interrupts: int = 0
@@ -234,6 +235,16 @@ class FakeSDWebUI:
     async def samplers(self, request: Request) -> Response:
         return self._guard(request) or JSONResponse(SAMPLERS)
 
+    async def schedulers(self, request: Request) -> Response:
+        # api.py get_schedulers: [SchedulerItem{name, label, aliases, default_rho, need_inner_model}]
+        if not self.lists_schedulers:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        return self._guard(request) or JSONResponse([
+            {"name": name, "label": label, "aliases": aliases, "default_rho": -1, "need_inner_model": False}
+            for name, label, aliases in (("automatic", "Automatic", None), ("karras", "Karras", None),
+                                         ("exponential", "Exponential", None), ("sgm_uniform", "SGM Uniform",
+                                                                                ["SGMUniform"]))])
+
     async def sysinfo(self, request: Request) -> Response:
         if self.forge:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
@@ -248,5 +259,6 @@ class FakeSDWebUI:
             Route("/sdapi/v1/options", self.options, methods=["GET"]),
             Route("/sdapi/v1/sd-models", self.sd_models, methods=["GET"]),
             Route("/sdapi/v1/samplers", self.samplers, methods=["GET"]),
+            Route("/sdapi/v1/schedulers", self.schedulers, methods=["GET"]),
             Route("/internal/sysinfo", self.sysinfo, methods=["GET"]),
         ])

@@ -19,6 +19,7 @@ from loopback_server import serve
 from llm2pic.backends.base import ConfigurationError, GenerationRequest, ProgressEvent
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.comfyui.backend import ComfyUIBackend
+from llm2pic.backends.comfyui.workflow import load_workflow
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends_selfhosted import ComfyUIBackendConfig
 from llm2pic.config.chain import ChainSection
@@ -107,7 +108,8 @@ async def test_user_workflow_auto_detected_through_primitive_reroute_and_preview
     images = await draw(backend_for(url, workflow=write(tmp_path, KSAMPLER_ADVANCED)),
                         GenerationRequest("a koi pond", negative_prompt="text", seed=9))
     graph = fake.prompts[-1]["prompt"]
-    assert graph["11"]["inputs"]["value"] == "a koi pond" and graph["20"]["inputs"]["text"] == ["12", 0]
+    assert graph["11"]["inputs"]["value"] == "a koi pond" and graph["20"]["inputs"]["text"] == ["11", 0]
+    assert "12" not in graph  # the editor-only Reroute is wired through, not sent
     assert graph["21"]["inputs"]["text"] == "text" and graph["30"]["inputs"]["value"] == 9
     assert images[0].seed == 9 and images[0].metadata["filename"].startswith("ComfyUI_temp")  # a "temp" preview
 
@@ -353,3 +355,36 @@ async def test_basic_auth_of_a_reverse_proxy_reaches_http_and_websocket_and_stay
         await draw(backend_for(url, username="bot", password="wrong-" + secret))
     assert "HTTP 401" in refused.value.detail
     assert secret not in str(refused.value) and secret not in caplog.text and "wrong-" not in caplog.text
+
+
+async def test_a_graph_without_a_seed_input_still_draws_when_asked_twice(fake, url, tmp_path):
+    # The seed comes from a custom node whose value cannot be told apart (min/max), so the graph
+    # sent twice is identical and an older server's cache answers it without images.
+    fake.old_cache = True
+    fake.classes["Random Seed Range"] = {**fake.classes["PrimitiveInt"], "input": {"required": {
+        "min": ("INT", {}), "max": ("INT", {})}}}
+    graph = json.loads(json.dumps(load_workflow("").graph))
+    graph["3"]["inputs"]["seed"] = ["40", 0]
+    graph["40"] = {"class_type": "Random Seed Range", "inputs": {"min": 0, "max": 1000}}
+    backend = backend_for(url, workflow=write(tmp_path, graph))
+    try:
+        assert "seed" not in backend.workflow.roles.targets
+        report = await backend.probe()
+        assert report.ok and "no seed input found" in "\n".join(report.lines)
+        first = await backend.generate(GenerationRequest("same"))
+        second = await backend.generate(GenerationRequest("same"))
+    finally:
+        await backend.api.client.aclose()
+    assert len(first) == len(second) == 1
+
+
+async def test_two_save_nodes_give_the_one_after_the_upscaler(fake, url, tmp_path):
+    fake.classes["ImageScaleBy"] = {**fake.classes["VAEDecode"], "input": {"required": {
+        "image": ("IMAGE",), "upscale_method": [["lanczos"]], "scale_by": ("FLOAT", {})}}, "output": ["IMAGE"]}
+    graph = json.loads(json.dumps(load_workflow("").graph))
+    graph["9"]["inputs"]["filename_prefix"] = "base"
+    graph["20"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["8", 0], "upscale_method": "lanczos",
+                                                           "scale_by": 1.5}}
+    graph["21"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "final", "images": ["20", 0]}}
+    images = await draw(backend_for(url, workflow=write(tmp_path, graph)), GenerationRequest("a fox", count=1))
+    assert len(images) == 1 and images[0].metadata["filename"].startswith("final_")

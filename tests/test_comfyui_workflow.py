@@ -161,5 +161,6 @@ def test_sdxl_refiner_encoders_get_the_prompt_too_and_conditioning_reroutes_are_
     roles = roles_of(REFINER)
     assert roles["prompt"] == [("3", "text_g"), ("3", "text_l"), ("5", "text")]
     assert roles["negative_prompt"] == [("4", "text"), ("6", "text")]
-    assert roles["seed"] == [("10", "noise_seed")] and roles["steps"] == [("10", "steps")]
+    assert roles["seed"] == [("10", "noise_seed")]
+    assert roles["steps"] == [("10", "steps"), ("11", "steps")]  # the refiner keeps the same total
     assert roles["model"] == [("1", "ckpt_name")]

@@ -244,6 +244,16 @@ async def test_doctor_lists_version_checkpoint_checkpoints_and_samplers(url, fak
     assert not bad.ok and "nonexistent.safetensors" in bad.summary
 
 
+async def test_doctor_checks_the_scheduler_and_tolerates_versions_without_the_route(url, fake):
+    good = await backend_for(url, scheduler="Karras").probe()
+    assert good.ok and "schedulers (4): Automatic, Karras" in "\n".join(good.lines)
+    bad = await backend_for(url, scheduler="Karass").probe()
+    assert not bad.ok and "scheduler 'Karass' is not among the schedulers" in bad.summary
+    fake.lists_schedulers = False  # before A1111 1.9: 404, and the field is ignored
+    old = await backend_for(url, scheduler="Karras").probe()
+    assert old.ok and "schedulers: not listed by this version" in "\n".join(old.lines)
+
+
 def test_config_minimal_and_errors():
     loaded = load_config_data({"backends": [{"type": "sd_webui", "name": "my-webui", "base_url": "http://127.0.0.1:7860/"}]})
     config = loaded.config.backends[0]
@@ -294,3 +304,11 @@ async def test_the_password_never_leaks_through_the_chain(answer, caplog):
              report.summary, *report.lines, *(event.message for event in events),
              *(status.describe() for status in chain.status())]
     assert not [text for text in shown if CANARY in text]
+
+
+async def test_extra_with_n_iter_takes_all_images_and_odd_counts_are_not_a_crash(fake, url):
+    images = await draw(backend_for(url, extra={"n_iter": 2}), GenerationRequest("a fox", count=2))
+    assert len(images) == 4 and fake.requests[-1][2]["batch_size"] == 2  # n_iter from extra: 2 × 2, all kept
+    with pytest.raises(ConfigurationError) as caught:  # FastAPI refuses the type; we do not crash on it
+        await draw(backend_for(url, extra={"batch_size": "many"}))
+    assert "batch_size" in caught.value.detail

@@ -161,7 +161,7 @@ def describe_prompt_error(raw: bytes) -> str:
     "node_errors": {id: {"errors": [{type, message, details, extra_info}], "class_type"}}}."""
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw[:300].decode("utf-8", "replace")
     if not isinstance(body, dict):
         return str(body)[:300]

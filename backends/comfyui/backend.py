@@ -98,6 +98,9 @@ class ComfyUIBackend(Backend):
             else:
                 log.info("%s: workflow has no LoadImage node; the reference image is not used", self.name)
         seed = request.seed if request.seed is not None else random_seed()
+        # Without a seed input we can change, a repeated request is the identical graph: ComfyUI
+        # answers it from its cache, so it takes the fixed-seed path that never comes back empty.
+        repeatable = request.seed is not None or "seed" not in targets
         batched = "batch" in targets
         runs = [count] if batched else [1] * count
         images: list[GeneratedImage] = []
@@ -105,9 +108,9 @@ class ComfyUIBackend(Backend):
             run_seed = seed + index if request.seed is not None else (seed if index == 0 else random_seed())
             values.update(seed=run_seed, batch=batch)
             graph = workflow.fill(values)
-            found = await self._images(await self._run(graph, progress, fixed_seed=request.seed is not None),
-                                       graph)
-            for image in found[:batch]:
+            found = await self._images(await self._run(graph, progress, fixed_seed=repeatable),
+                                       limit=batch)
+            for image in found:
                 image.seed = run_seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)
                 images.append(image)
         if not images:
@@ -169,20 +172,21 @@ class ComfyUIBackend(Backend):
             if ws is not None:
                 await best_effort("websocket close", ws.close(), backend=self.name, timeout=2.0)
 
-    async def _images(self, outcome: Outcome, graph: dict[str, Any]) -> list[GeneratedImage]:
-        """The images of the most downstream output nodes first; saved ("output") before previews ("temp")."""
+    async def _images(self, outcome: Outcome, *, limit: int) -> list[GeneratedImage]:
+        """The images of the most downstream output nodes first; saved ("output") before previews
+        ("temp"). Only the first `limit` are downloaded: a preview node's copies, or a history entry
+        listing thousands of files, cost nothing."""
         outputs = outcome.entry.get("outputs") if isinstance(outcome.entry.get("outputs"), dict) else {}
-        merged: dict[str, list] = {node: list((out or {}).get("images") or []) for node, out in outputs.items()
-                                   if isinstance(out, dict)}
+        merged: dict[str, list] = {node: _image_refs(out) for node, out in outputs.items() if isinstance(out, dict)}
         for node, out in outcome.executed:
-            if node not in merged and isinstance(out.get("images"), list):
-                merged[node] = list(out["images"])
+            if node not in merged and _image_refs(out):
+                merged[node] = _image_refs(out)
         rank = {node: index for index, node in enumerate(self.workflow.roles.outputs)}
         ordered = sorted(merged, key=lambda node: rank.get(node, len(rank)))
         refs = [image for node in ordered for image in merged[node] if isinstance(image, dict)]
         refs.sort(key=lambda image: 0 if image.get("type", "output") == "output" else 1)
         images = []
-        for ref in refs:
+        for ref in refs[:limit]:
             data, mime = await self.api.view(ref)
             images.append(GeneratedImage(data=data, mime=mime, backend=self.name,
                                          metadata={"filename": ref.get("filename"), "workflow": self.workflow.source}))
@@ -199,6 +203,8 @@ class ComfyUIBackend(Backend):
         lines.append(f"workflow: {workflow.source}")
         lines.extend("  " + line for line in workflow.roles.describe(workflow.graph))
         problems = [] if "prompt" in workflow.roles.targets else ["no prompt input found: set nodes.prompt"]
+        if "seed" not in workflow.roles.targets:
+            lines.append("  note: no seed input found, so the same prompt gives the same picture; set nodes.seed")
         try:
             stats = await self.api.system_stats()
             system = stats.get("system") if isinstance(stats, dict) else None
@@ -244,6 +250,19 @@ class ComfyUIBackend(Backend):
 
 def _has_images(outcome: Outcome) -> bool:
     outputs = outcome.entry.get("outputs") if isinstance(outcome.entry.get("outputs"), dict) else {}
-    if any(isinstance(out, dict) and out.get("images") for out in outputs.values()):
+    if any(isinstance(out, dict) and _image_refs(out) for out in outputs.values()):
         return True
-    return any(out.get("images") for _, out in outcome.executed)
+    return any(_image_refs(out) for _, out in outcome.executed)
+
+
+def _image_refs(output: dict[str, Any]) -> list:
+    """An output node's files that are pictures: its "images", and the GIF/WebP entries of
+    "gifs" (Video Helper Suite's VideoCombine lists its animations there, videos too)."""
+    images = output.get("images")
+    refs = [ref for ref in images if isinstance(ref, dict)] if isinstance(images, list) else []
+    gifs = output.get("gifs")
+    for ref in gifs if isinstance(gifs, list) else []:
+        if isinstance(ref, dict) and (str(ref.get("format", "")).startswith("image/")
+                                      or str(ref.get("filename", "")).lower().endswith((".gif", ".webp"))):
+            refs.append(ref)
+    return refs

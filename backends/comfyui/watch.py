@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 WS_MAX_FRAME = 8 * 1024 * 1024  # preview images are the largest frames
 SILENCE_CHECK = 10.0  # seconds without a frame before /history is asked directly
 HISTORY_RACE = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 2.0, 2.0, 2.0)  # waits for the entry after "done"
+# A server repeating frames for our prompt must not grow memory until the deadline.
+MAX_EXECUTED = 256
+MAX_NODES = 10_000
 VANISHED_POLLS = 15  # polls with the prompt neither queued nor in the history before giving up
 
 
@@ -90,16 +93,23 @@ class Watcher:
 
         # One recv() stays pending across silence checks. (asyncio.wait, not wait_for: on Python
         # 3.11 wait_for can swallow a cancellation that arrives together with a frame.)
+        # /history is also asked every SILENCE_CHECK seconds while frames keep coming: a stream of
+        # frames that never says "done" for us (other clients' status, a missed end) must not keep
+        # the job waiting for a result that is already there.
         receiving: Optional[asyncio.Future] = None
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + SILENCE_CHECK
         try:
             while True:
                 if receiving is None:
                     receiving = asyncio.ensure_future(ws.recv())
-                done, _ = await asyncio.wait({receiving}, timeout=SILENCE_CHECK)
-                if not done:
+                done, _ = await asyncio.wait({receiving}, timeout=max(0.0, next_check - loop.time()))
+                if loop.time() >= next_check:
+                    next_check = loop.time() + SILENCE_CHECK
                     entry = await self.api.history(self.prompt_id)
                     if entry is not None:
                         return self._finish(entry)
+                if not done:
                     continue
                 try:
                     frame = receiving.result()
@@ -120,7 +130,7 @@ class Watcher:
             return False  # binary preview frame: 4-byte event type + image
         try:
             message = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):
             log.debug("%s: websocket frame is not JSON; skipped", self.backend)
             return False
         return isinstance(message, dict) and await self._handle(message)
@@ -131,7 +141,9 @@ class Watcher:
         if not isinstance(data, dict):
             return False
         if kind == "status":
-            remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
+            status = data.get("status")
+            info = status.get("exec_info") if isinstance(status, dict) else None
+            remaining = info.get("queue_remaining") if isinstance(info, dict) else None
             if not self._started and isinstance(remaining, int) and remaining > 1:
                 # Our prompt is the last one queued: everything else remaining is ahead of it.
                 self._emit(ProgressEvent("queued", backend=self.backend, rank=remaining - 1, queue_size=remaining,
@@ -143,13 +155,14 @@ class Watcher:
             self._started = True
             self._emit(ProgressEvent("started", backend=self.backend))
         elif kind == "execution_cached":
-            self.cached.update(str(node) for node in data.get("nodes") or [])
+            if len(self.cached) < MAX_NODES:
+                self.cached.update(_node_ids(data.get("nodes")))
         elif kind == "progress":
             value, maximum = data.get("value"), data.get("max")
             if isinstance(value, int) and isinstance(maximum, int) and maximum > 0:
                 self._emit(ProgressEvent("step", backend=self.backend, step=value, total=maximum))
         elif kind == "executed":
-            if isinstance(data.get("output"), dict):
+            if isinstance(data.get("output"), dict) and len(self.outcome_executed) < MAX_EXECUTED:
                 self.outcome_executed.append((str(data.get("node")), data["output"]))
         elif kind == "execution_error":
             raise execution_error(data, backend=self.backend)
@@ -217,7 +230,7 @@ class Watcher:
                 if item[0] == "execution_interrupted":
                     raise TransientError(f"prompt {self.prompt_id} was interrupted on the server", backend=self.backend)
                 if item[0] == "execution_cached":
-                    self.cached.update(str(node) for node in item[1].get("nodes") or [])
+                    self.cached.update(_node_ids(item[1].get("nodes")))
         if status.get("status_str") == "error":
             raise ProtocolError(f"prompt {self.prompt_id} ended with status error and no error message",
                                 backend=self.backend)
@@ -237,6 +250,10 @@ def execution_error(data: dict[str, Any], *, backend: str) -> BackendError:
         return OutOfMemoryError(detail, backend=backend)
     return ConfigurationError(detail, backend=backend,
                               user_message="ComfyUI 运行工作流时出错，请管理员查看日志。")
+
+
+def _node_ids(nodes: Any) -> list[str]:
+    return [str(node) for node in nodes[:MAX_NODES]] if isinstance(nodes, list) else []
 
 
 def _item_id(item: Any) -> Optional[str]:

@@ -29,6 +29,11 @@ _TEXT_INPUTS = ("text", "text_g", "text_l", "clip_l", "t5xxl", "clip_g", "prompt
 _STRING_SOURCE_INPUTS = ("value", "text", "string", "prompt", "STRING", "Text", "text_positive")
 _INT_SOURCE_INPUTS = ("value", "int", "seed", "noise_seed", "number", "INT")
 _SEED_INPUTS = ("seed", "noise_seed")
+# Node classes that exist only in ComfyUI's web editor. "Export (API)" leaves them out, but
+# hand-edited or tool-converted files keep them, and the server refuses any graph naming a class it
+# does not have ("Cannot execute because node Note does not exist", execution.validate_prompt).
+_FRONTEND_ONLY = frozenset({"Note", "MarkdownNote", "PrimitiveNode", "Reroute"})
+_SIZE_INPUTS = (("width", "height"), ("empty_latent_width", "empty_latent_height"))
 _DEPTH = 12
 
 Target = tuple[str, str]  # (node_id, input name)
@@ -131,11 +136,36 @@ def parse_workflow(text: str, source: str) -> dict[str, Any]:
             raise ConfigurationError(f"workflow {source}: node {node_id} has no class_type/inputs "
                                      "(is this an API-format export?)")
         graph[str(node_id)] = {**node, "inputs": dict(node.get("inputs") or {})}
+    graph = _without_frontend_nodes(graph, source)
     for node_id, node in graph.items():
         for name, value in node["inputs"].items():
             if _is_link(value) and str(value[0]) not in graph:
                 raise ConfigurationError(f"workflow {source}: node {node_id} input {name} links to missing node {value[0]}")
     return graph
+
+
+def _without_frontend_nodes(graph: dict[str, Any], source: str) -> dict[str, Any]:
+    """The graph without editor-only nodes: unlinked ones (notes) are dropped, and links through
+    a Reroute (or a PrimitiveNode that forwards a link) go straight to what it forwards."""
+    frontend = {node_id for node_id, node in graph.items() if node["class_type"] in _FRONTEND_ONLY}
+    if not frontend:
+        return graph
+
+    def resolve(value: Any) -> Any:
+        seen: set[str] = set()
+        while _is_link(value) and str(value[0]) in frontend:
+            node_id = str(value[0])
+            forwarded = [v for v in graph[node_id]["inputs"].values() if _is_link(v)]
+            if node_id in seen or len(forwarded) != 1:
+                raise ConfigurationError(f"workflow {source}: node {node_id} ({graph[node_id]['class_type']}) "
+                                         "exists only in the ComfyUI editor and cannot be sent to the server; "
+                                         "use Workflow → Export (API)")
+            seen.add(node_id)
+            value = forwarded[0]
+        return value
+
+    return {node_id: {**node, "inputs": {name: resolve(value) for name, value in node["inputs"].items()}}
+            for node_id, node in graph.items() if node_id not in frontend}
 
 
 # --- role detection -----------------------------------------------------------------------------
@@ -169,12 +199,16 @@ def find_roles(graph: dict[str, Any], mapping: dict[str, str], source: str) -> R
         found["negative_prompt"] = [t for t in negative if t not in positive]
         found["seed"] = finder.seed(sampler)
         found["steps"] = finder.steps(sampler)
+        found["steps"] += finder.continued_steps(sampler, found["steps"])
         latent = finder.latent(sampler)
         if latent:
-            for role, name in (("width", "width"), ("height", "height"), ("batch", "batch_size")):
+            width, height = finder.size_names(latent)
+            for role, name in (("width", width), ("height", height), ("batch", "batch_size")):
                 found[role] = finder.literal(latent, name, int)
             found["width"] += finder.companion_sizes(latent, "width")
             found["height"] += finder.companion_sizes(latent, "height")
+    else:
+        found.update(finder.pipe_roles())
     found["model"] = finder.model_loader()
     found["image"] = finder.load_image()
     for role, targets in found.items():
@@ -236,12 +270,20 @@ class _Finder:
             if node is None:
                 return None
             inputs = self.inputs(node)
-            if "width" in inputs and "height" in inputs and not any(
-                    name in inputs for name in ("samples", "pixels", "image")):
+            if self.size_names(node) and not any(name in inputs for name in ("samples", "pixels", "image")):
                 return node
             linked = self.linked_inputs(node)
             node = linked[0][1] if len(linked) == 1 else None
         return None
+
+    def size_names(self, node: str) -> tuple[str, str]:
+        """The inputs that set a latent's size: width/height, or an all-in-one loader's
+        empty_latent_width/empty_latent_height (Efficiency Nodes, Easy-Use); () when none."""
+        inputs = self.inputs(node)
+        for width, height in _SIZE_INPUTS:
+            if width in inputs and height in inputs:
+                return width, height
+        return ()  # type: ignore[return-value]
 
     def companion_sizes(self, latent: str, name: str) -> list[Target]:
         """Size inputs that must match the latent (FLUX's ModelSamplingFlux width/height)."""
@@ -272,11 +314,14 @@ class _Finder:
             if node is None or node in seen:
                 return []
             seen.add(node)
+            if isinstance(self.inputs(node).get(branch), str):
+                # An all-in-one loader that encodes its own "positive"/"negative" text.
+                return [(node, branch)]
             if "TextEncode" in self.cls(node) or any(name in self.inputs(node) for name in ("text", "text_g", "t5xxl")):
                 targets = []
                 for name in _TEXT_INPUTS:
                     if name in self.inputs(node):
-                        targets += self.literal(node, name, str)
+                        targets += [t for t in self.literal(node, name, str) if t not in targets]
                 if targets:
                     return targets
             preferred = [branch, "conditioning", "conditioning_to", "conditioning_1", "cond1", "positive", "input"]
@@ -290,14 +335,16 @@ class _Finder:
 
     def literal(self, node: str, name: str, kind: type) -> list[Target]:
         """Where the value of `node.name` really lives: the input itself, or the primitive,
-        string or reroute node it is wired to."""
+        string or reroute node it is wired to. A source node holding several values (an aspect
+        ratio node with width, height and batch_size) is read by the same input name."""
+        wanted = name
         for _ in range(_DEPTH):
             value = self.inputs(node).get(name)
             if not _is_link(value):
                 return [(node, name)] if isinstance(value, kind) and not isinstance(value, bool) else []
             node = str(value[0])
             inputs = self.inputs(node)
-            names = _STRING_SOURCE_INPUTS if kind is str else _INT_SOURCE_INPUTS
+            names = (wanted, *(_STRING_SOURCE_INPUTS if kind is str else _INT_SOURCE_INPUTS))
             literal = [n for n in names if isinstance(inputs.get(n), kind) and not isinstance(inputs.get(n), bool)]
             if literal:
                 return [(node, literal[0])]
@@ -331,6 +378,44 @@ class _Finder:
             return self.literal(sigmas, "steps", int)
         return []
 
+    def continued_steps(self, sampler: str, first: list[Target]) -> list[Target]:
+        """The steps of samplers that continue the first one's schedule (an SDXL refiner's
+        KSamplerAdvanced with start_at_step, set to the same total): they must keep matching."""
+        if len(first) != 1:
+            return []
+        node, name = first[0]
+        total = self.inputs(node)[name]
+        found = []
+        for other in self.samplers():
+            if other != sampler and "start_at_step" in self.inputs(other):
+                for target in self.literal(other, "steps", int):
+                    if target not in first and target not in found and self.inputs(target[0])[target[1]] == total:
+                        found.append(target)
+        return found
+
+    def pipe_roles(self) -> dict[str, list[Target]]:
+        """Without a sampler that takes conditioning and a latent (packs that pass a "pipe" from
+        an all-in-one loader to their own sampler: Easy-Use, tinyterra), the loader's own
+        positive/negative text and latent size, and the first literal seed."""
+        found: dict[str, list[Target]] = {}
+        loader = next((node for node in self.ids if isinstance(self.inputs(node).get("positive"), str)), None)
+        if loader:
+            found["prompt"] = [(loader, "positive")]
+            if isinstance(self.inputs(loader).get("negative"), str):
+                found["negative_prompt"] = [(loader, "negative")]
+            names = self.size_names(loader)
+            if names:
+                found["width"] = self.literal(loader, names[0], int)
+                found["height"] = self.literal(loader, names[1], int)
+                found["batch"] = self.literal(loader, "batch_size", int) if "batch_size" in self.inputs(loader) else []
+        for node in self.ids:
+            seeds = [name for name in _SEED_INPUTS if name in self.inputs(node)]
+            if seeds and "Sampler" in self.cls(node):
+                found["seed"] = self.literal(node, seeds[0], int)
+                found["steps"] = self.literal(node, "steps", int) if "steps" in self.inputs(node) else []
+                break
+        return found
+
     def model_loader(self) -> list[Target]:
         for name in ("ckpt_name", "unet_name"):
             for node in self.ids:
@@ -346,7 +431,9 @@ class _Finder:
         return []
 
     def output_nodes(self) -> list[str]:
-        outputs = [node for node in self.ids if "SaveImage" in self.cls(node) or "PreviewImage" in self.cls(node)]
+        # SaveImage, PreviewImage and custom savers ("Image Save", "SaveImageExtended", …) that take images.
+        outputs = [node for node in self.ids if "SaveImage" in self.cls(node) or "PreviewImage" in self.cls(node)
+                   or (("Save" in self.cls(node) or "Preview" in self.cls(node)) and self.link(node, "images"))]
         return sorted(outputs, key=lambda node: (-len(self.ancestors(node)), _order(node)))
 
     def ancestors(self, node: str) -> set[str]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-_TOKEN_SHAPES = re.compile(
+from .lazy_regex import lazy_compile  # compiled on the first redaction, not at import
+
+_TOKEN_SHAPES = lazy_compile(
     r"(?i)"
     r"(?P<bearer>\bbearer\s+)[^\s\"',;]+"
     r"|\bhf_[A-Za-z0-9]{8,}"
@@ -19,7 +21,7 @@ _TOKEN_SHAPES = re.compile(
 )
 MASK = "***"
 # user:password@ in any URL (a config value, an error text, a doctor line)
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
+_URL_USERINFO = lazy_compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 
 
 # Text longer than this (a hostile server's megabyte error, an LLM answer that never ends) is cut
@@ -89,16 +91,16 @@ _GENERIC_NOUNS = {"key", "keys", "token", "tokens"}
 _KEY_VALUE = r"[\"'`‘“\[(]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]+)"
 _KEY_ECHOES = (
     # "<adjective> <noun> [provided|passed …]: <value>", "<noun> provided: <value>", "your api key is <value>"
-    re.compile(
+    lazy_compile(
         r"(?i)(?<![A-Za-z0-9_-])(?:(?P<adjective>incorrect|invalid|wrong|bad|expired|revoked|disabled|unknown|"
         r"malformed|unauthorized|received|passed|provided|given|supplied|your|无效的?|错误的?|过期的?)\s*)?"
         r"(?P<noun>" + _KEY_NOUN + ")" +
         r"(?:\s*\((?:token|hash)\))?(?:\s+(?:hash\s*(?:\(token\))?|provided|passed(?:\s+in)?|given|supplied|"
         r"received|used|value|is|was))?\s*(?:[:=：]|\bis\b)\s*" + _KEY_VALUE),
     # LiteLLM: "Passed in: <value>", "Received=<value>"
-    re.compile(r"(?i)\b(?P<generic>passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
+    lazy_compile(r"(?i)\b(?P<generic>passed\s+in|received)\s*[:=：]\s*" + _KEY_VALUE),
     # "key <value> is invalid", "the api key 'xyz' has expired", "令牌 xyz 无效"
-    re.compile(
+    lazy_compile(
         r"(?i)(?<![A-Za-z0-9_-])" + _KEY_NOUN + r"\s+[\"'`‘“\[(]?(?P<value>[^\s\"'`’”,;&()<>\[\]{}]{4,})[\"'`’”\])]?"
         r"(?=\s+(?:is|was|has|had)\s+(?:been\s+)?(?:not\s+valid|invalid|incorrect|expired|revoked|disabled|unknown|"
         r"not\s+found|blocked|banned|deleted)|\s*(?:无效|已过期|不可用|已被禁用|不存在))"),
@@ -110,7 +112,7 @@ _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", 
               "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",
               "format", "type", "length", "value", "name", "header", "field", "parameter"}
 # A long run of key characters; in an authentication error any such run is treated as a key.
-_TOKEN_RUN = re.compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
+_TOKEN_RUN = lazy_compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
 
 
 def mask_key_echoes(text: str) -> str:

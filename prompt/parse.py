@@ -18,7 +18,9 @@ _REASONING_HEAD = lazy_compile(rf"\A.*?</{_REASONING_TAGS}\s*>", re.S | re.I)
 # An opening tag that never closes: the answer was cut off while still reasoning.
 _REASONING_TAIL = lazy_compile(rf"<{_REASONING_TAGS}>.*\Z", re.S | re.I)
 
-_CJK = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
+_CJK_RANGES = (("\u3040", "\u30ff"), ("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"),
+               ("\uac00", "\ud7af"), ("\uff66", "\uff9f"))
+_CJK = lazy_compile("[" + "".join(f"{low}-{high}" for low, high in _CJK_RANGES) + "]")
 
 PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image_prompt", "description")
 NEGATIVE_KEYS = ("negative_prompt", "negative")
@@ -65,10 +67,16 @@ class ParsedAnswer:
 
 
 def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text or ""))
+    # Compiling _CJK walks every code point of its ranges (~5-15 ms): short texts (safety words, a
+    # selfie description, a request) are checked without it, so a draw usually never compiles it.
+    if not text or text.isascii():
+        return False
+    if len(text) > 256:
+        return bool(_CJK.search(text))
+    return any(low <= char <= high for char in text if char >= "\u3040" for low, high in _CJK_RANGES)
 
 
-_REASONING_CLOSE = re.compile(rf"</{_REASONING_TAGS}\s*>", re.I)
+_REASONING_CLOSE = lazy_compile(rf"</{_REASONING_TAGS}\s*>", re.I)
 
 
 def strip_reasoning(text: str) -> str:

@@ -1,6 +1,7 @@
 """What keeps start-up cheap (#10), as behaviour: one TLS context whose CA bundle is read on the
 first TLS handshake only, verifying exactly like httpx's default; no LLM client under --no-llm;
-loading plugin.py the MaiBot way builds no model schema and imports neither httpx nor Pillow.
+loading plugin.py the MaiBot way builds no model schema and imports neither httpx nor Pillow; a
+pass-through draw and the plugin's import load no code they do not use and compile no pattern early.
 The timings themselves are in bench/startup.py and bench/plugin_import.py."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import base64
 import http.server
 import io
+import os
+import random
 import re
 import shutil
 import ssl
@@ -26,6 +29,8 @@ from llm2pic.backends.registry import make_client
 from llm2pic.cli import main
 from llm2pic.config.backends import GradioBackendConfig, OpenAIBackendConfig
 from llm2pic.lazy_regex import lazy_compile
+from llm2pic.prompt.parse import has_cjk
+from llm2pic.prompt.safety import _whole_word_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -212,3 +217,100 @@ def test_lazy_patterns_compile_once_on_first_use_and_behave_like_re():
     compiled = pattern._compiled
     assert pattern.sub("cat", "fox Fox") == "cat cat" and pattern._compiled is compiled
     assert (pattern.pattern, pattern.flags) == (compiled.pattern, compiled.flags)
+
+
+# --- what a pass-through draw and the plugin's import leave unloaded and uncompiled (#10, round 2) ---------
+
+# Modules a `draw --no-llm` through a Gradio backend whose image goes out unchanged never uses: other
+# backends' code, the doctor, deploy and config-upgrade code and their libraries, Pillow, httpx's own CLI.
+NOT_FOR_A_PASS_THROUGH_DRAW = (
+    "llm2pic.backends.gradio.doctor", "llm2pic.backends.openai", "llm2pic.backends.openai_chat",
+    "llm2pic.backends.hf_inference", "llm2pic.backends.sd_webui", "llm2pic.backends.comfyui",
+    "llm2pic.prompt.openai_chat", "llm2pic.imaging.fetch", "llm2pic.config.upgrade", "llm2pic.hub",
+    "PIL", "tomlkit", "huggingface_hub", "websockets", "click", "rich", "pygments",
+)
+# Patterns compiled on first use that such a draw never uses (an app's error text, long-text CJK check).
+LAZY_PATTERNS = ("backends.gradio.errors._QUOTA", "backends.gradio.errors._REJECTED", "prompt.parse._CJK",
+                 "prompt.parse._REASONING_CLOSE")
+
+_DRAW_IN_A_FRESH_PROCESS = """
+import importlib, runpy, sys
+sys.argv = ["llm2pic", "draw", "a red fox", "--no-llm", "--seed", "1", "--config", sys.argv[1], "--out", sys.argv[2]]
+try:
+    runpy.run_module("llm2pic", run_name="__main__")  # exactly `python -m llm2pic draw …`
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+loaded = sorted(name for name in {not_loaded!r} if name in sys.modules and sys.modules[name] is not None)
+assert loaded == [], loaded
+for dotted in {lazy!r}:
+    module, name = dotted.rsplit(".", 1)
+    assert getattr(importlib.import_module("llm2pic." + module), name)._compiled is None, dotted
+print("ok")
+"""
+
+
+def test_a_pass_through_draw_loads_only_what_it_uses(lab_servers, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[plugin]\nconfig_version = "1.0.0"\n\n[[backends]]\ntype = "gradio"\nname = "lab"\n'
+                      f'base_url = "{lab_servers["6"].url}"\npreset = "z-image-turbo"\n', encoding="utf-8")
+    out = tmp_path / "out.png"
+    code = _DRAW_IN_A_FRESH_PROCESS.format(not_loaded=NOT_FOR_A_PASS_THROUGH_DRAW, lazy=LAZY_PATTERNS)
+    result = subprocess.run([sys.executable, "-c", code, str(config), str(out)], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"})
+    assert result.stdout.splitlines()[-1:] == ["ok"], result.stderr[-3000:]  # after the draw's own line
+    assert out.read_bytes().startswith(b"\x89PNG")  # the app's PNG, unchanged
+
+
+def test_loading_the_plugin_compiles_no_redaction_pattern_and_loads_no_doctor_deploy_or_backend_code():
+    code = f"""
+import sys
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from pathlib import Path
+from maibot_fake_host import load_plugin_module
+module = load_plugin_module(Path({str(ROOT)!r}))
+prefix = module.__name__ + "."
+ours = [prefix + name.removeprefix("llm2pic.") for name in {NOT_FOR_A_PASS_THROUGH_DRAW!r}
+        if name.startswith("llm2pic.") and name != "llm2pic.config.upgrade"]  # create_plugin() adopts the file
+others = [name for name in {NOT_FOR_A_PASS_THROUGH_DRAW!r} if not name.startswith("llm2pic.")]
+loaded = sorted(name for name in ours + others + [prefix + "backends.gradio.backend"] if name in sys.modules)
+assert loaded == [], loaded
+redaction = sys.modules[prefix + "redaction"]
+patterns = [redaction._TOKEN_SHAPES, redaction._URL_USERINFO, redaction._TOKEN_RUN, *redaction._KEY_ECHOES]
+assert all(pattern._compiled is None for pattern in patterns), "a redaction pattern was compiled at import"
+shown = redaction.redact("Incorrect API key provided: abc123secret. hf_abcdefghijkl")  # compiled on use
+assert shown.startswith("Incorrect API key provided: ***") and "abc123" not in shown and "hf_abc" not in shown, shown
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+_CJK_CLASS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
+
+
+def _word_pattern(needle: str) -> re.Pattern:
+    return re.compile(rf"(?<![a-z0-9_]){re.escape(needle)}(?:s|es)?(?![a-z0-9_])")
+
+
+@pytest.mark.parametrize("needle, haystack, found", [
+    ("nude", "nudes", True), ("nude", "denuded", False), ("sex", "sexes", True), ("sex", "sexy", False),
+    ("sex", "unisex", False), ("sex", "a sex_", False), ("sex", "x sexs sex", True), ("gore", "gore", True),
+    ("gore", "gore-tex", True), ("gore", "goree", False), ("child porn", "a child porns", True),
+])
+def test_whole_word_safety_matching_is_the_pattern_it_replaced(needle, haystack, found):
+    assert _whole_word_in(needle, haystack) is found
+    assert bool(_word_pattern(needle).search(haystack)) is found
+
+
+def test_whole_word_matching_and_the_cjk_check_agree_with_the_patterns_on_random_text():
+    rnd = random.Random(10)
+    letters = "abes _9-xé"
+    alphabet = "abe 9\u00e9\u303f\u3040\u30ff\u3100\u33ff\u3400\u4dbf\u4e00\u9fff\ua000\uac00\ud7af\ud7b0" \
+               "\uf8ff\uf900\ufaff\ufb00\uff65\uff66\uff9f\uffa0"
+    for _ in range(20_000):
+        haystack = "".join(rnd.choice(letters) for _ in range(rnd.randint(0, 14)))
+        needle = "".join(rnd.choice("abes") for _ in range(rnd.randint(1, 3)))
+        assert _whole_word_in(needle, haystack) == bool(_word_pattern(needle).search(haystack)), (needle, haystack)
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        for sample in (text, text * 30):  # short texts by character ranges, long ones by the pattern
+            assert has_cjk(sample) == bool(_CJK_CLASS.search(sample)), sample

@@ -25,7 +25,6 @@ from ..http import error_for_status, read_capped, sniff_image_mime
 from .autobind import auto_inputs
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
-from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload
 from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, find_preset_by_signature, space_host
@@ -330,6 +329,8 @@ class GradioBackend(Backend):
     # --- doctor -----------------------------------------------------------------------------
 
     async def probe(self) -> BackendReport:
+        from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload  # doctor only
+
         lines = [f"target: {self.base}", f"token: {'set' if self._secrets[0] else 'not set'}"]
         try:
             with self._map_errors():

@@ -7,24 +7,25 @@ from typing import Optional
 
 from ..base import (BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError,
                     server_number)
+from ...lazy_regex import lazy_compile  # an app's error text is read only when it fails
 
-_RETRY_IN = re.compile(r"(?:try again|retry) in ([0-9]{1,6}):([0-9]{2}):([0-9]{2})", re.IGNORECASE)
-_QUOTA = re.compile(
+_RETRY_IN = lazy_compile(r"(?:try again|retry) in ([0-9]{1,6}):([0-9]{2}):([0-9]{2})", re.IGNORECASE)
+_QUOTA = lazy_compile(
     r"exceeded your (?:\w+ )?(?:zerogpu |gpu )?quota|quota (?:exceeded|exhausted)|zerogpu (?:runs )?limit"
     r"|reached its gpu limit", re.IGNORECASE
 )
-_TRANSIENT = re.compile(
+_TRANSIENT = lazy_compile(
     r"no gpu was available|expired zerogpu proxy token|gpu task aborted|queue is full|server stopped", re.IGNORECASE
 )
 # Quota errors that ZeroGPU raises on the caller's quota (spaces/zero/client.py), as opposed to an app's own
 # limits. "Space app has reached its GPU limit" (same title) concerns calls the Space could not attribute to
 # a caller, i.e. that Space only.
-_ZERO_GPU_QUOTA = re.compile(r"zerogpu|gpu quota|runs limit", re.IGNORECASE)
-_SPACE_OWN_LIMIT = re.compile(r"reached its gpu limit", re.IGNORECASE)
-_REJECTED = re.compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
-_OUT_OF_RANGE = re.compile(r"is (?:less|greater) than (?:minimum|maximum) value|not in the list of choices"
-                           r"|Could not preprocess input component", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
+_ZERO_GPU_QUOTA = lazy_compile(r"zerogpu|gpu quota|runs limit", re.IGNORECASE)
+_SPACE_OWN_LIMIT = lazy_compile(r"reached its gpu limit", re.IGNORECASE)
+_REJECTED = lazy_compile(r"\bnsfw\b|unsafe content|inappropriate|content policy|safety checker", re.IGNORECASE)
+_OUT_OF_RANGE = lazy_compile(r"is (?:less|greater) than (?:minimum|maximum) value|not in the list of choices"
+                             r"|Could not preprocess input component", re.IGNORECASE)
+_TAG = lazy_compile(r"<[^>]+>")
 
 HIDDEN_ERROR = "the app failed and hides details (it was not launched with show_error)"
 

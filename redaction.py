@@ -106,7 +106,7 @@ _KEY_ECHOES = (
         r"not\s+found|blocked|banned|deleted)|\s*(?:无效|已过期|不可用|已被禁用|不存在))"),
 )
 # Every _KEY_ECHOES pattern contains one of these.
-_ECHO_WORDS = re.compile(r"(?i)key|token|secret|credential|password|passed|received|令牌|密钥|秘钥|密匙")
+_ECHO_WORDS = lazy_compile(r"(?i)key|token|secret|credential|password|passed|received|令牌|密钥|秘钥|密匙")
 # Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
 _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
               "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",

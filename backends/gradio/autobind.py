@@ -23,6 +23,7 @@ _WORDED = (
     (re.compile(r"portrait|tall|vertical|竖", re.I), 9 / 16),
 )
 _SHAPE_LABEL = re.compile(r"ratio|aspect|orient|比例|方向|画幅|尺寸|size|format|shape|layout", re.I)
+_SIZE_LABEL = re.compile(r"resolution|ratio|aspect|size|dimension|分辨率|尺寸|比例|画幅|大小", re.I)
 _SEED = re.compile(r"^seed$|^seed[ _]|种子", re.I)
 _RANDOMIZE = re.compile(r"random|随机", re.I)
 _NUMBERS = frozenset({"slider", "number"})
@@ -48,11 +49,20 @@ def size_controls(endpoint: Endpoint) -> SizeControls:
     width = next((p for p in numbers if _matches(_WIDTH, p) and not _matches(_HEIGHT, p)), None)
     height = next((p for p in numbers if _matches(_HEIGHT, p) and not _matches(_WIDTH, p)), None)
     choices = [p for p in params if p.choices and (p.kind in _CHOICES or not p.kind)]
-    resolution = next((p for p in choices if len(sized_choices(p)) >= 2), None)
-    ratio = next((p for p in choices if p is not resolution and len(ratio_choices(p)) >= 2), None)
+    resolution = next((p for p in choices if _mostly(p, sized_choices(p))), None)
+    ratio = next((p for p in choices if p is not resolution and _mostly(p, ratio_choices(p))), None)
     if width is None or height is None:
         width = height = None
     return SizeControls(width, height, resolution, ratio)
+
+
+def _mostly(parameter: Parameter, found: list) -> bool:
+    """A choice is a size (or ratio) control when at least two of its choices read as one and all but
+    one do ("Custom"), or its label says it is one; a "Quality Style" radio offering "3840 x 2160"
+    among "HD+" and "Style Zero" is a style."""
+    if len(found) < 2:
+        return False
+    return len(found) >= len(parameter.choices or []) - 1 or _matches(_SIZE_LABEL, parameter)
 
 
 def auto_inputs(endpoint: Endpoint, configured: dict[str, Any]) -> dict[str, Any]:

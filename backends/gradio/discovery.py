@@ -264,6 +264,8 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
         in_api = not (component.get("skip_api") or kind == "state")
         doc = _dict(next(documented, {})) if in_api else {}
         label = str(doc.get("label") or props.get("label") or "")
+        if _PLACEHOLDER_LABEL.match(label):
+            label = ""  # /info's stand-in for a component without a label says nothing to a user
         name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
         if "parameter_has_default" in doc:
             has_default = bool(doc["parameter_has_default"])
@@ -278,6 +280,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
             choice_labels=_choice_labels(props.get("choices")), multiselect=props.get("multiselect") is True,
         ))
     return result
+
+
+_PLACEHOLDER_LABEL = re.compile(r"^parameter_\d+$")
 
 
 def _choices(raw: Any) -> Optional[list[Any]]:

@@ -37,6 +37,10 @@ EXPECTED = {
     "iface": ((1344, 768), False),  # unlabelled sliders, named width and height after the function's arguments
     "midjourney": ((1368, 768), False),  # step 8 from 512
     "custom": ((1280, 720), False),  # "1280×720" from a list that ends with "Custom"
+    "mmtext": ((1344, 768), False),
+    # 1365x768 grown to the sliders' 1024 minimum (1820x1024), snapped to step 16 from 1024
+    "ifacestate": ((1824, 1024), False),
+    "slashratio": ((1280, 720), False),  # "16/9"
 }
 
 

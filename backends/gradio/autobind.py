@@ -14,7 +14,7 @@ from .choose import is_negative, prompt_parameter
 from .discovery import Endpoint, Parameter
 
 _SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})|\(\s*(\d{2,5})\s*,\s*(\d{2,5})\s*\)")
-_RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])")
+_RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：/]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])")
 _WIDTH = re.compile(r"width|^(img|image|target|output)?_?w$|宽度|图像宽|图片宽|^宽(?!高比)", re.I)
 _HEIGHT = re.compile(r"height|^(img|image|target|output)?_?h$|高度|图像高|图片高|^高(?![级清])", re.I)
 _WORDED = (

@@ -111,7 +111,9 @@ def prompt_parameter(endpoint: Endpoint) -> Optional[Parameter]:
         if _PROMPTISH.search(_words(parameter)) and not _other_text(parameter):
             return parameter
     plain = [p for p in texts if not _other_text(p)]
-    return (plain or texts or [None])[0]
+    # A chat-style box (text plus attachments) carries the prompt only where no plain text box does.
+    multimodal = [p for p in endpoint.parameters if p.in_api and p.kind == "multimodaltextbox"]
+    return (plain or texts or multimodal or [None])[0]
 
 
 def _other_text(parameter: Parameter) -> bool:

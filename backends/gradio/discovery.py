@@ -264,9 +264,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
         in_api = not (component.get("skip_api") or kind == "state")
         doc = _dict(next(documented, {})) if in_api else {}
         label = str(doc.get("label") or props.get("label") or "")
+        name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
         if _PLACEHOLDER_LABEL.match(label):
             label = ""  # /info's stand-in for a component without a label says nothing to a user
-        name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
         if "parameter_has_default" in doc:
             has_default = bool(doc["parameter_has_default"])
             default = doc.get("parameter_default")

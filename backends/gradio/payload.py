@@ -61,6 +61,8 @@ def build_data(endpoint: Endpoint, inputs: dict[str, Any], values: TemplateValue
         index = position(endpoint, key)
         if index is not None:
             data[index] = _render(value, endpoint.parameters[index], values, backend)
+            if endpoint.parameters[index].kind == "multimodaltextbox" and isinstance(data[index], str):
+                data[index] = {"text": data[index], "files": []}  # gradio MultimodalData: text and files
     return data
 
 

@@ -24,6 +24,11 @@ alone"), each built on a shape the first set (any_spaces.py) lacks. The same sou
               number-of-images slider, api_name "run" → (gallery, seed)
   custom      a resolution dropdown of "1024×1024" strings plus "Custom", and width/height numbers
               labelled W and H used only for "Custom"
+  mmtext      the prompt in a gr.MultimodalTextbox (text plus files; a Textbox on 3.x) and an
+              "Aspect ratio" dropdown
+  ifacestate  a gr.Interface with a "state" input and output, unlabelled prompt and negative prompt
+              boxes, width/height sliders whose minimum is 1024 (16:9 must grow, not shrink)
+  slashratio  a ratio radio written with slashes ("16/9")
 
 Each image is the size the app drew / 16, coloured by its inputs, so tests can read back what arrived.
 Usage: python real_shapes.py NAME=PORT [NAME=PORT ...]
@@ -290,8 +295,55 @@ def custom_app():
     return demo
 
 
+def mmtext_app():
+    sizes = {"1:1": (1024, 1024), "16:9": (1344, 768), "9:16": (768, 1344)}
+
+    def generate(message, aspect):
+        text = message["text"] if isinstance(message, dict) else message
+        return picture(f"mm|{text}", 0, *sizes[aspect])
+
+    with gr.Blocks() as demo:
+        if MAJOR >= 5 or (MAJOR == 4 and hasattr(gr, "MultimodalTextbox")):
+            message = gr.MultimodalTextbox(label="Message", file_types=["image"])
+        else:
+            message = gr.Textbox(label="Message")  # 3.x has no MultimodalTextbox
+        aspect = gr.Dropdown(list(sizes), value="1:1", label="Aspect ratio")
+        out = gr.Image(label="Image")
+        message.submit(generate, inputs=[message, aspect], outputs=out)
+    return demo
+
+
+def ifacestate_app():
+    def generate(pipeline, prompt, negative_prompt, width, height):
+        pipeline = (pipeline or 0) + 1
+        return [picture(f"state|{prompt}|{negative_prompt}|{pipeline}", 0, width, height)], pipeline
+
+    return gr.Interface(
+        fn=generate,
+        inputs=["state", gr.Textbox(lines=3), gr.Textbox(lines=3), gr.Slider(1024, 2048, value=1024, step=16),
+                gr.Slider(1024, 2048, value=1024, step=16)],
+        outputs=[gr.Gallery(), "state"])
+
+
+SLASH = {"1/1": (1024, 1024), "4/3": (1152, 864), "16/9": (1280, 720), "9/16": (720, 1280)}
+
+
+def slashratio_app():
+    def generate(prompt, ratio, steps):
+        return picture(f"slash|{prompt}|{steps}", 0, *SLASH[ratio])
+
+    with gr.Blocks() as demo:
+        prompt = gr.Textbox(label="Prompt")
+        ratio = gr.Radio(list(SLASH), value="1/1", label="Ratio")
+        steps = gr.Slider(1, 8, value=4, step=1, label="Steps")
+        out = gr.Image()
+        gr.Button("Generate").click(generate, inputs=[prompt, ratio, steps], outputs=out)
+    return demo
+
+
 APPS = {"lora": lora_app, "models": models_app, "tabs": tabs_app, "chat": chat_app, "sd3x": sd3x_app,
-        "iface": iface_app, "midjourney": midjourney_app, "custom": custom_app}
+        "iface": iface_app, "midjourney": midjourney_app, "custom": custom_app,
+        "mmtext": mmtext_app, "ifacestate": ifacestate_app, "slashratio": slashratio_app}
 
 if __name__ == "__main__":
     for argument in sys.argv[1:]:

@@ -86,7 +86,7 @@ def by_signature(app: AppInfo, backend: str = "") -> Choice:
         raise ConfigurationError(f"endpoint {best.label} needs inputs that cannot be filled automatically: {names}",
                                  backend=backend)
     prompt = prompt_parameter(best)
-    what = f"takes text ({prompt.label or prompt.name if prompt else '?'}) and returns "
+    what = f"takes text ({_shown(prompt)}) and returns "
     what += "a gallery" if "gallery" in best.outputs else "an image"
     if len(unique) == 1:
         reason = f"{best.label}: the only callable endpoint that {what}"
@@ -97,6 +97,15 @@ def by_signature(app: AppInfo, backend: str = "") -> Choice:
         reason += f"; {duplicates} duplicate registration(s) of the same function counted once"
     reason += fallback
     return Choice(best, reason, [reason] if fallback else [], duplicates=duplicates)
+
+
+def _shown(parameter: Optional[Parameter]) -> str:
+    if parameter is None:
+        return "?"
+    if parameter.label:
+        return parameter.label
+    # Gradio 3 names an unlabelled box after its component id ("parameter_46"): that says nothing.
+    return "an unlabelled text box" if re.match(r"^parameter_\d+$", parameter.name) else parameter.name
 
 
 def draws(endpoint: Endpoint) -> bool:

@@ -310,3 +310,18 @@ async def test_a_config_of_unexpected_shape_is_a_protocol_error_or_nothing_calla
             return
     with pytest.raises(ConfigurationError):
         by_signature(app, "b")
+
+
+def test_width_and_height_without_a_pixel_step_are_multiples_of_16_inside_the_range():
+    # gr.Number boxes (no step) and step-1 sliders feed diffusion pipelines that refuse sizes
+    # that are not multiples of 8 or 16 (diffusers' check_inputs); 1365x768 becomes 1360x768.
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    width = comp("number", "W", value=1024)
+    height = comp("slider", "H", value=1024, minimum=300, maximum=700, step=1)
+    app = app_of([dep([prompt, width, height], [image])], [prompt, width, height, image])
+    endpoint = app.endpoints[0]
+    inputs = auto_inputs(endpoint, {})
+    data = build_data(endpoint, inputs, TemplateValues("p", "", 1365, 768, 1, "16:9"), "b")
+    assert data[1:] == [1360, 688]  # 768 is above the maximum 700: the largest multiple of 16 below it
+    data = build_data(endpoint, inputs, TemplateValues("p", "", 1010, 200, 1, "5:1"), "b")
+    assert data[1:] == [1008, 304]  # 200 is below the minimum 300: the smallest multiple of 16 above it

@@ -325,3 +325,17 @@ def test_width_and_height_without_a_pixel_step_are_multiples_of_16_inside_the_ra
     assert data[1:] == [1360, 688]  # 768 is above the maximum 700: the largest multiple of 16 below it
     data = build_data(endpoint, inputs, TemplateValues("p", "", 1010, 200, 1, "5:1"), "b")
     assert data[1:] == [1008, 304]  # 200 is below the minimum 300: the smallest multiple of 16 above it
+
+
+def test_ratio_choices_written_with_slashes_or_underscores_are_read():
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    named = ["square_hd", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"]
+    size = comp("dropdown", "Image size", choices=[[c, c] for c in named], value="square_hd")
+    slashed = comp("radio", "Ratio", choices=[[c, c] for c in ("1/1", "4/3", "16/9", "9/16")], value="1/1")
+    for control, wanted in ((size, ["landscape_16_9", "portrait_16_9"]), (slashed, ["16/9", "9/16"])):
+        app = app_of([dep([prompt, control], [image])], [prompt, control, image])
+        endpoint = app.endpoints[0]
+        inputs = auto_inputs(endpoint, {})
+        wide = build_data(endpoint, inputs, TemplateValues("p", "", 1365, 768, 1, "16:9"), "b")
+        tall = build_data(endpoint, inputs, TemplateValues("p", "", 768, 1365, 1, "9:16"), "b")
+        assert [wide[1], tall[1]] == wanted

@@ -280,10 +280,17 @@ async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog)
 
     config = GradioBackendConfig(type="gradio", name="zimage", space="Tongyi-MAI/Z-Image-Turbo")
     caplog.set_level(logging.INFO, logger="llm2pic")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        chain = BackendChain([build_backend(config, client, {})])
-        with pytest.raises(ConfigurationError) as caught:
-            await chain.generate(GenerationRequest("a fox"))
+    # The plugin tests forward this package's records to a host logger without propagating
+    # (host_glue.forward_logs): listen on the package logger itself.
+    package = logging.getLogger("llm2pic")
+    package.addHandler(caplog.handler)
+    try:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            chain = BackendChain([build_backend(config, client, {})])
+            with pytest.raises(ConfigurationError) as caught:
+                await chain.generate(GenerationRequest("a fox"))
+    finally:
+        package.removeHandler(caplog.handler)
     assert caught.value.detail == "cannot reach tongyi-mai-z-image-turbo.hf.space: name not resolved"
     assert calls == ["tongyi-mai-z-image-turbo.hf.space"]  # no retry
     failed = [r for r in caplog.records if "failed" in r.getMessage()]

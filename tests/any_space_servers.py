@@ -1,4 +1,5 @@
-"""Starting tests/gradio_apps/any_spaces.py (several Space-shaped apps in one process) per Gradio version."""
+"""Starting tests/gradio_apps/any_spaces.py or real_shapes.py (several Space-shaped apps in one process)
+per Gradio version."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ NAMES = ("flux", "interface", "lightning", "chinese", "landscape", "ratio")
 
 
 class AnySpaces:
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, app: Path = APP, names: tuple[str, ...] = NAMES) -> None:
         self.version = version
+        self.app, self.names = app, names
         self.folder = Path(tempfile.mkdtemp(prefix=f"llm2pic-any-spaces-{version}-"))
         self.log = open(self.folder / "server.log", "ab")
         self.tries = 0
@@ -29,12 +31,12 @@ class AnySpaces:
         # A free port may be taken by another process before the app binds it: wait_ready then
         # starts again on fresh ports.
         self.tries += 1
-        self.ports = {name: free_port() for name in NAMES}
+        self.ports = {name: free_port() for name in self.names}
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_NAME": "127.0.0.1",
                "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
         # Cached examples are written under the working directory: each version has its own.
         self.process = subprocess.Popen(
-            [str(python_for(self.version)), str(APP), *(f"{name}={port}" for name, port in self.ports.items())],
+            [str(python_for(self.version)), str(self.app), *(f"{name}={port}" for name, port in self.ports.items())],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.folder)
 
     def url(self, name: str) -> str:
@@ -42,12 +44,12 @@ class AnySpaces:
 
     def wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(NAMES)
+        pending = set(self.names)
         while pending and time.monotonic() < deadline:
             if self.process.poll() is not None:
                 if self.tries < 3:
                     self._start()
-                    pending = set(NAMES)
+                    pending = set(self.names)
                     continue
                 raise RuntimeError(f"Gradio {self.version} any-space apps exited; see {self.log.name}")
             for name in sorted(pending):

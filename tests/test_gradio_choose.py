@@ -280,10 +280,18 @@ async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog)
 
     config = GradioBackendConfig(type="gradio", name="zimage", space="Tongyi-MAI/Z-Image-Turbo")
     caplog.set_level(logging.INFO, logger="llm2pic")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        chain = BackendChain([build_backend(config, client, {})])
-        with pytest.raises(ConfigurationError) as caught:
-            await chain.generate(GenerationRequest("a fox"))
+    caplog.set_level(logging.INFO, logger="llm2pic.backends.chain")  # an earlier CLI run sets it to ERROR
+    # The plugin tests forward this package's records to a host logger without propagating
+    # (host_glue.forward_logs): listen on the package logger itself.
+    package = logging.getLogger("llm2pic")
+    package.addHandler(caplog.handler)
+    try:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            chain = BackendChain([build_backend(config, client, {})])
+            with pytest.raises(ConfigurationError) as caught:
+                await chain.generate(GenerationRequest("a fox"))
+    finally:
+        package.removeHandler(caplog.handler)
     assert caught.value.detail == "cannot reach tongyi-mai-z-image-turbo.hf.space: name not resolved"
     assert calls == ["tongyi-mai-z-image-turbo.hf.space"]  # no retry
     failed = [r for r in caplog.records if "failed" in r.getMessage()]
@@ -310,3 +318,32 @@ async def test_a_config_of_unexpected_shape_is_a_protocol_error_or_nothing_calla
             return
     with pytest.raises(ConfigurationError):
         by_signature(app, "b")
+
+
+def test_width_and_height_without_a_pixel_step_are_multiples_of_16_inside_the_range():
+    # gr.Number boxes (no step) and step-1 sliders feed diffusion pipelines that refuse sizes
+    # that are not multiples of 8 or 16 (diffusers' check_inputs); 1365x768 becomes 1360x768.
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    width = comp("number", "W", value=1024)
+    height = comp("slider", "H", value=1024, minimum=300, maximum=700, step=1)
+    app = app_of([dep([prompt, width, height], [image])], [prompt, width, height, image])
+    endpoint = app.endpoints[0]
+    inputs = auto_inputs(endpoint, {})
+    data = build_data(endpoint, inputs, TemplateValues("p", "", 1365, 768, 1, "16:9"), "b")
+    assert data[1:] == [1360, 688]  # 768 is above the maximum 700: the largest multiple of 16 below it
+    data = build_data(endpoint, inputs, TemplateValues("p", "", 1010, 200, 1, "5:1"), "b")
+    assert data[1:] == [1008, 304]  # 200 is below the minimum 300: the smallest multiple of 16 above it
+
+
+def test_ratio_choices_written_with_slashes_or_underscores_are_read():
+    prompt, image = comp("textbox", "prompt"), comp("image")
+    named = ["square_hd", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"]
+    size = comp("dropdown", "Image size", choices=[[c, c] for c in named], value="square_hd")
+    slashed = comp("radio", "Ratio", choices=[[c, c] for c in ("1/1", "4/3", "16/9", "9/16")], value="1/1")
+    for control, wanted in ((size, ["landscape_16_9", "portrait_16_9"]), (slashed, ["16/9", "9/16"])):
+        app = app_of([dep([prompt, control], [image])], [prompt, control, image])
+        endpoint = app.endpoints[0]
+        inputs = auto_inputs(endpoint, {})
+        wide = build_data(endpoint, inputs, TemplateValues("p", "", 1365, 768, 1, "16:9"), "b")
+        tall = build_data(endpoint, inputs, TemplateValues("p", "", 768, 1365, 1, "9:16"), "b")
+        assert [wide[1], tall[1]] == wanted

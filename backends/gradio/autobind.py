@@ -14,7 +14,8 @@ from .choose import is_negative, prompt_parameter
 from .discovery import Endpoint, Parameter
 
 _SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})|\(\s*(\d{2,5})\s*,\s*(\d{2,5})\s*\)")
-_RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])")
+_RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：/]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])"
+                    r"|(?<=[a-z]_)(\d{1,2})_(\d{1,2})\b", re.I)  # "16:9", "16/9", "landscape_16_9"
 _WIDTH = re.compile(r"width|^(img|image|target|output)?_?w$|宽度|图像宽|图片宽|^宽(?!高比)", re.I)
 _HEIGHT = re.compile(r"height|^(img|image|target|output)?_?h$|高度|图像高|图片高|^高(?![级清])", re.I)
 _WORDED = (
@@ -23,6 +24,7 @@ _WORDED = (
     (re.compile(r"portrait|tall|vertical|竖", re.I), 9 / 16),
 )
 _SHAPE_LABEL = re.compile(r"ratio|aspect|orient|比例|方向|画幅|尺寸|size|format|shape|layout", re.I)
+_SIZE_LABEL = re.compile(r"resolution|ratio|aspect|size|dimension|分辨率|尺寸|比例|画幅|大小", re.I)
 _SEED = re.compile(r"^seed$|^seed[ _]|种子", re.I)
 _RANDOMIZE = re.compile(r"random|随机", re.I)
 _NUMBERS = frozenset({"slider", "number"})
@@ -48,11 +50,20 @@ def size_controls(endpoint: Endpoint) -> SizeControls:
     width = next((p for p in numbers if _matches(_WIDTH, p) and not _matches(_HEIGHT, p)), None)
     height = next((p for p in numbers if _matches(_HEIGHT, p) and not _matches(_WIDTH, p)), None)
     choices = [p for p in params if p.choices and (p.kind in _CHOICES or not p.kind)]
-    resolution = next((p for p in choices if len(sized_choices(p)) >= 2), None)
-    ratio = next((p for p in choices if p is not resolution and len(ratio_choices(p)) >= 2), None)
+    resolution = next((p for p in choices if _mostly(p, sized_choices(p))), None)
+    ratio = next((p for p in choices if p is not resolution and _mostly(p, ratio_choices(p))), None)
     if width is None or height is None:
         width = height = None
     return SizeControls(width, height, resolution, ratio)
+
+
+def _mostly(parameter: Parameter, found: list) -> bool:
+    """A choice is a size (or ratio) control when at least two of its choices read as one and all but
+    one do ("Custom"), or its label says it is one; a "Quality Style" radio offering "3840 x 2160"
+    among "HD+" and "Style Zero" is a style."""
+    if len(found) < 2:
+        return False
+    return len(found) >= len(parameter.choices or []) - 1 or _matches(_SIZE_LABEL, parameter)
 
 
 def auto_inputs(endpoint: Endpoint, configured: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +124,10 @@ def ratio_choices(parameter: Parameter) -> list[tuple[Any, float]]:
     found = []
     for choice, label in zip(parameter.choices or [], parameter.choice_labels or parameter.choices or []):
         match = _RATIO.search(str(choice)) or _RATIO.search(str(label))
-        if match and float(match.group(2)) > 0 and float(match.group(1)) > 0:
-            found.append((choice, float(match.group(1)) / float(match.group(2))))
+        if match:
+            first, second = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+            if float(first) > 0 and float(second) > 0:
+                found.append((choice, _oriented(float(first) / float(second), f"{choice} {label}")))
     if len(found) >= 2 or not _matches(_SHAPE_LABEL, parameter):
         return found  # words alone count only on an input labelled as a shape (not a "Portrait" style)
     worded = []
@@ -123,6 +136,13 @@ def ratio_choices(parameter: Parameter) -> list[tuple[Any, float]]:
         if ratio is not None:
             worded.append((choice, ratio))
     return worded if len(worded) >= 2 else found
+
+
+def _oriented(ratio: float, text: str) -> float:
+    """ "portrait_16_9" (fal's names) is 9:16: a word for the orientation wins over the order of the numbers."""
+    if (ratio > 1 and _WORDED[2][0].search(text)) or (ratio < 1 and _WORDED[1][0].search(text)):
+        return 1 / ratio
+    return ratio
 
 
 def numeric_choices(parameter: Parameter) -> list[tuple[Any, float]]:

@@ -86,7 +86,7 @@ def by_signature(app: AppInfo, backend: str = "") -> Choice:
         raise ConfigurationError(f"endpoint {best.label} needs inputs that cannot be filled automatically: {names}",
                                  backend=backend)
     prompt = prompt_parameter(best)
-    what = f"takes text ({prompt.label or prompt.name if prompt else '?'}) and returns "
+    what = f"takes text ({_shown(prompt)}) and returns "
     what += "a gallery" if "gallery" in best.outputs else "an image"
     if len(unique) == 1:
         reason = f"{best.label}: the only callable endpoint that {what}"
@@ -97,6 +97,15 @@ def by_signature(app: AppInfo, backend: str = "") -> Choice:
         reason += f"; {duplicates} duplicate registration(s) of the same function counted once"
     reason += fallback
     return Choice(best, reason, [reason] if fallback else [], duplicates=duplicates)
+
+
+def _shown(parameter: Optional[Parameter]) -> str:
+    if parameter is None:
+        return "?"
+    if parameter.label:
+        return parameter.label
+    # Gradio 3 names an unlabelled box after its component id ("parameter_46"): that says nothing.
+    return "an unlabelled text box" if re.match(r"^parameter_\d+$", parameter.name) else parameter.name
 
 
 def draws(endpoint: Endpoint) -> bool:
@@ -111,7 +120,9 @@ def prompt_parameter(endpoint: Endpoint) -> Optional[Parameter]:
         if _PROMPTISH.search(_words(parameter)) and not _other_text(parameter):
             return parameter
     plain = [p for p in texts if not _other_text(p)]
-    return (plain or texts or [None])[0]
+    # A chat-style box (text plus attachments) carries the prompt only where no plain text box does.
+    multimodal = [p for p in endpoint.parameters if p.in_api and p.kind == "multimodaltextbox"]
+    return (plain or texts or multimodal or [None])[0]
 
 
 def _other_text(parameter: Parameter) -> bool:

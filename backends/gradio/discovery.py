@@ -265,6 +265,8 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
         doc = _dict(next(documented, {})) if in_api else {}
         label = str(doc.get("label") or props.get("label") or "")
         name = doc.get("parameter_name") or _name_from_label(label) or f"arg{position}"
+        if _PLACEHOLDER_LABEL.match(label):
+            label = ""  # /info's stand-in for a component without a label says nothing to a user
         if "parameter_has_default" in doc:
             has_default = bool(doc["parameter_has_default"])
             default = doc.get("parameter_default")
@@ -278,6 +280,9 @@ def _parameters(input_ids: list, components: dict, described: list) -> list[Para
             choice_labels=_choice_labels(props.get("choices")), multiselect=props.get("multiselect") is True,
         ))
     return result
+
+
+_PLACEHOLDER_LABEL = re.compile(r"^parameter_\d+$")
 
 
 def _choices(raw: Any) -> Optional[list[Any]]:

@@ -61,6 +61,8 @@ def build_data(endpoint: Endpoint, inputs: dict[str, Any], values: TemplateValue
         index = position(endpoint, key)
         if index is not None:
             data[index] = _render(value, endpoint.parameters[index], values, backend)
+            if endpoint.parameters[index].kind == "multimodaltextbox" and isinstance(data[index], str):
+                data[index] = {"text": data[index], "files": []}  # gradio MultimodalData: text and files
     return data
 
 
@@ -84,7 +86,9 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
         numbers = numeric_choices(parameter)
         if numbers:  # a dropdown of sizes: the nearest one, as the app spells it
             return min(numbers, key=lambda item: abs(item[1] - getattr(values, name)))[0]
-    if name in ("width", "height", "count"):
+    if name in ("width", "height"):
+        return _fit_number(getattr(values, name), parameter, pixels=True)
+    if name == "count":
         return _fit_number(getattr(values, name), parameter)
     if name == "negative_prompt" and not values.negative_prompt and isinstance(parameter.default, str):
         return parameter.default  # nothing asked: keep the app's own negative prompt
@@ -106,9 +110,20 @@ def _fit_seed(seed: int, parameter: Parameter) -> int:
     return max(seed, low)
 
 
-def _fit_number(value: int, parameter: Parameter) -> int:
+PIXEL_MULTIPLE = 16
+
+
+def _fit_number(value: int, parameter: Parameter, pixels: bool = False) -> int:
     low, high, step = parameter.minimum, parameter.maximum, parameter.step
-    if step and step >= 1 and low is not None:
+    if pixels and not (step and step >= 8):
+        # A width in a plain number box (or a step-1 slider) goes straight into a diffusion pipeline,
+        # which wants a multiple of 8 (SD) or 16 (FLUX, SD3): 1365 would be refused or resized.
+        value = max(PIXEL_MULTIPLE, int(round(value / PIXEL_MULTIPLE)) * PIXEL_MULTIPLE)
+        if high is not None and value > high:
+            value = int(math.floor(high / PIXEL_MULTIPLE)) * PIXEL_MULTIPLE or value
+        if low is not None and value < low:
+            value = int(math.ceil(low / PIXEL_MULTIPLE)) * PIXEL_MULTIPLE
+    elif step and step >= 1 and low is not None:
         value = int(low + round((value - low) / step) * step)
     if low is not None:
         value = max(value, int(math.ceil(low)))

@@ -128,13 +128,33 @@ async def run_call(job: JobContext) -> list[Any]:
 
 async def run_direct(job: JobContext) -> list[Any]:
     name = job.endpoint.api_name.lstrip("/")
-    body: dict[str, Any] = {"data": job.data}
+    # A session of our own: Gradio 3 keeps a generator's iterator per session_hash between calls.
+    body: dict[str, Any] = {"data": job.data, "session_hash": uuid.uuid4().hex[:12]}
     if name:
         path = f"/run/{name}"
     else:
         path = "/run/predict"
-        body.update(fn_index=job.endpoint.fn_index, session_hash=uuid.uuid4().hex[:12])
+        body.update(fn_index=job.endpoint.fn_index)
     job.phase = "submitting"
+    latest: Optional[list[Any]] = None
+    for _ in range(MAX_GENERATOR_STEPS):
+        answer = await _run_once(job, path, body)
+        if answer.get("is_generating") is not True:
+            # A finished generator answers with one None per output (gradio 3.50 blocks.py,
+            # postprocess_data on FINISHED_ITERATING): its result is the last value it yielded.
+            if latest is not None and all(value is None for value in answer["data"]):
+                return latest
+            return answer["data"]
+        latest = answer["data"]  # a preview; the same session asks for the next value
+        job.phase = "accepted"
+    raise ProtocolError(f"POST {path}: the generator did not finish after {MAX_GENERATOR_STEPS} values",
+                        backend=job.backend)
+
+
+MAX_GENERATOR_STEPS = 1000
+
+
+async def _run_once(job: JobContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response, raw = await _post(job, path, body)
     if response.status_code == 500:
         payload = _json_or_none(raw)
@@ -148,7 +168,7 @@ async def run_direct(job: JobContext) -> list[Any]:
     answer = _checked_json(response, raw, f"POST {path}", job.backend)
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         raise ProtocolError(f"POST {path}: no data list in the answer", backend=job.backend)
-    return answer["data"]
+    return answer
 
 
 async def cancel(job: JobContext) -> None:

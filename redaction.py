@@ -99,7 +99,15 @@ _KEY_ECHOES = (
 # Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
 _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
               "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",
-              "format", "type", "length", "value", "name", "header", "field", "parameter"}
+              "format", "type", "length", "value", "name", "header", "field", "parameter", "do", "does", "did",
+              "must", "should", "cannot", "can", "has", "have", "had", "was", "were", "will", "is", "are", "default",
+              "expected", "unexpected", "found", "unknown", "undefined", "given", "too"}
+# Chinese words that follow "令牌：" or "密钥：" in ordinary messages ("令牌：无效", "密钥：已过期").
+_NOT_A_KEY_ZH = ("无效", "已过期", "过期", "错误", "不存在", "缺失", "为空", "不能为空", "未设置", "未提供", "不正确", "已禁用",
+                 "被禁用", "不可用", "格式")
+# After "invalid key:" / "unknown token:" (a generic noun), ordinary words, identifiers and counts are
+# not keys: "Invalid key: 'prompt'", "Unknown key: model_name", "invalid token: EOF", "Invalid tokens: 4097".
+_ORDINARY_VALUE = re.compile(r"[A-Za-z]{1,12}|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[0-9]+")
 # A long run of key characters; in an authentication error any such run is treated as a key.
 _TOKEN_RUN = re.compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
 
@@ -114,10 +122,13 @@ def mask_key_echoes(text: str) -> str:
 def _mask_echo(match: re.Match[str]) -> str:
     value = match.group("value")
     key = value.rstrip(".:!?。，")
-    if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"}:
+    if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"} or key.startswith(_NOT_A_KEY_ZH):
         return match.group(0)
     named = match.groupdict()
-    bare_noun = bool(named.get("noun") and not named.get("adjective") and named["noun"].lower() in _GENERIC_NOUNS)
+    generic_noun = bool(named.get("noun") and named["noun"].lower() in _GENERIC_NOUNS)
+    if generic_noun and named.get("adjective") and _ORDINARY_VALUE.fullmatch(key) and len(key) <= 32:
+        return match.group(0)
+    bare_noun = generic_noun and not named.get("adjective")
     if (named.get("generic") or bare_noun) and not _keyish(key, letters_only_from=32 if bare_noun else 12):
         return match.group(0)
     whole, start = match.group(0), match.start("value") - match.start()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (BackendError, ConfigurationError, GeneratedImage, GenerationRequest,
+from llm2pic.backends.base import (MAX_DETAIL_CHARS, BackendError, ConfigurationError, GeneratedImage, GenerationRequest,
                                    TransientError, no_progress, Backend)
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.openai import OpenAIBackend
@@ -45,7 +45,8 @@ def test_one_line_collapses_whitespace_controls_and_bounds_length():
 def test_every_backend_error_detail_is_one_bounded_line():
     error = TransientError("upstream said:\nline two\n\nline three " + "y" * 5000, backend="relay")
     assert "\n" not in error.detail and "\n" not in str(error)
-    assert error.detail.startswith("upstream said: line two line three y") and len(error.detail) <= REASON_LIMIT
+    # The merge capped details at MAX_DETAIL_CHARS (base.py); the CLI and the log show that one line.
+    assert error.detail.startswith("upstream said: line two line three y") and len(error.detail) <= MAX_DETAIL_CHARS
 
 
 # --- echoed keys ------------------------------------------------------------------------------
@@ -68,6 +69,10 @@ def test_every_backend_error_detail_is_one_bounded_line():
     ("令牌 tokentoken123 已过期", "tokentoken123"),
     ("Your API key is plainkey123.", "plainkey123"),
     ("Your token [abc123xyz] has been disabled", "abc123xyz"),
+    ("Invalid token: abc123def456", "abc123def456"),
+    ("Invalid key: abcdefghijklmnopq", "abcdefghijklmnopq"),
+    ("Invalid api_key: plainkey", "plainkey"),
+    ("your token is: hunter22", "hunter22"),
 ])
 def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     masked = redact(text)
@@ -78,6 +83,10 @@ def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     "the API key is missing", "API key is required", "max_tokens: 4096 is too large", "The monkey: banana",
     "token is expired", "You can find your API key at https://platform.openai.com/account/api-keys.",
     "missing key: 'prompt'", "Requested tokens: 4096", "Expected 1 image, received: 2", "the key format is invalid",
+    # ordinary words after an adjective and a generic noun, and Chinese status words, stay readable
+    "Invalid key: 'prompt'", "Unknown key: width", "invalid token: EOF", "Invalid key: model_name",
+    "provided key: seed", "Invalid tokens: 4097 > 4096", "bad token: Expected", "invalid token: ConnectError",
+    "密钥: 无效", "令牌：已过期", "passwords: do not match", "credentials: default",
 ])
 def test_key_echo_masking_keeps_plain_sentences(text):
     assert redact(text) == text

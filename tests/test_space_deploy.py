@@ -267,7 +267,7 @@ def test_build_error_prints_the_log_tail_with_the_token_redacted(hub, app_folder
     assert deploy(app_folder, "my-pics", "--config", str(path)) == 3
     out = capsys.readouterr()
     assert TOKEN not in out.out + out.err
-    assert "could not fetch https://user:***@example.com/wheel" in out.err
+    assert "could not fetch https://***@example.com/wheel" in out.err
     assert "pip failed" in out.err and "line 21" not in out.err  # only the tail
     assert out.err.strip().splitlines()[-1].startswith("llm2pic: alice/my-pics did not come up: BUILD_ERROR")
     assert path.read_text(encoding="utf-8") == before

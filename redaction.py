@@ -11,7 +11,7 @@ from typing import Iterable
 
 _TOKEN_SHAPES = re.compile(
     r"(?i)"
-    r"(?P<bearer>\bbearer\s+)[^\s\"',;]+"
+    r"(?P<bearer>\bbearer\s+)(?P<credential>[^\s\"',;]+)"
     r"|\bhf_[A-Za-z0-9]{8,}"
     r"|\bsk-[A-Za-z0-9_\-]{8,}"
     r"|\bxai-[A-Za-z0-9_\-]{8,}"
@@ -22,18 +22,28 @@ MASK = "***"
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 
 
-def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
-    """The text with the given secrets and every token-shaped string masked."""
+def redact(text: object, secrets: Iterable[str | None] = (), *, key_echoes: bool = True) -> str:
+    """The text with the given secrets and every token-shaped string masked.
+
+    key_echoes=False leaves the values after phrases such as "secret:" or "password:" alone: for
+    text that is not a server's message but a picture's description (an image prompt), where "a
+    secret: hidden door" is what the user asked for; known secrets and token shapes are still masked."""
     result = str(text)
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         result = result.replace(secret, MASK)
     result = _URL_USERINFO.sub(lambda match: match.group(1) + MASK + "@", result)
-    return mask_key_echoes(_TOKEN_SHAPES.sub(_mask_match, result))
+    result = _TOKEN_SHAPES.sub(_mask_match, result)
+    return mask_key_echoes(result) if key_echoes else result
 
 
 def _mask_match(match: re.Match[str]) -> str:
-    keep = match.group("bearer") or match.group("param") or ""
-    return keep + MASK
+    if match.group("bearer"):
+        # "Bearer <token>" in a header echo; "the bearer of light" is an ordinary phrase.
+        credential = match.group("credential")
+        if _ORDINARY_VALUE.fullmatch(credential.rstrip(".:!?")):
+            return match.group(0)
+        return match.group("bearer") + MASK
+    return (match.group("param") or "") + MASK
 
 
 def redacted_traceback(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:

@@ -73,6 +73,8 @@ def test_every_backend_error_detail_is_one_bounded_line():
     ("Invalid key: abcdefghijklmnopq", "abcdefghijklmnopq"),
     ("Invalid api_key: plainkey", "plainkey"),
     ("your token is: hunter22", "hunter22"),
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc", "eyJhbGciOiJIUzI1NiJ9"),
+    ("header Bearer mytokenvalue123", "mytokenvalue123"),
 ])
 def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     masked = redact(text)
@@ -87,6 +89,7 @@ def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     "Invalid key: 'prompt'", "Unknown key: width", "invalid token: EOF", "Invalid key: model_name",
     "provided key: seed", "Invalid tokens: 4097 > 4096", "bad token: Expected", "invalid token: ConnectError",
     "密钥: 无效", "令牌：已过期", "passwords: do not match", "credentials: default",
+    "the bearer of light", "Bearer token required",
 ])
 def test_key_echo_masking_keeps_plain_sentences(text):
     assert redact(text) == text

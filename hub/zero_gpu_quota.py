@@ -66,7 +66,7 @@ def hub_endpoint() -> str:
 def parse_quota(data: object) -> ZeroGpuQuota:
     if not isinstance(data, dict):
         raise QuotaUnavailable("the Hub's quota answer is not an object")
-    remaining, base = _seconds(data.get("current")), _seconds(data.get("base"))
+    remaining, base = bounded_seconds(data.get("current")), bounded_seconds(data.get("base"))
     if remaining is None or base is None:
         raise QuotaUnavailable("the Hub's quota answer lacks base/current seconds")
     resets_at = None
@@ -84,7 +84,7 @@ def parse_quota(data: object) -> ZeroGpuQuota:
     return ZeroGpuQuota(remaining, base, resets_at)
 
 
-def _seconds(value: object) -> Optional[float]:
+def bounded_seconds(value: object) -> Optional[float]:
     """A finite count of seconds in [0, _MAX_SECONDS], or None (text, booleans, NaN, huge integers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

@@ -37,3 +37,16 @@ def _forget_refused_openai_fields():
     openai._REFUSED_FIELDS.clear()
     yield
     openai._REFUSED_FIELDS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_levels():
+    """`main()` sets process-wide logger levels (the chain's to ERROR without -v); a later test that
+    reads the chain's log with caplog must not depend on which CLI test ran before it."""
+    import logging
+
+    names = ["llm2pic", "llm2pic.backends.chain"]
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

@@ -112,6 +112,8 @@ async def _probe(backend: Backend) -> BackendReport:
         return await backend.probe()
     except BackendError as exc:
         return BackendReport(backend.name, False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one backend's unexpected failure must not stop doctor
+        return BackendReport(backend.name, False, f"probe failed unexpectedly: {type(exc).__name__}: {str(exc)[:300]}")
 
 
 # --- migrate ------------------------------------------------------------------------------------

@@ -54,7 +54,10 @@ def draw(args: argparse.Namespace) -> int:
         print(json.dumps({
             "prompt": _safe(image_prompt.prompt), "negative_prompt": _safe(image_prompt.negative_prompt),
             "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
-            "source": image_prompt.source, "notes": list(image_prompt.notes) + list(image.metadata.get("notes") or []) + list(prepared.notes),
+            "source": image_prompt.source,
+            # notes may quote an app's endpoint names and choices: redacted like every printed line
+            "notes": [_safe(str(note)) for note in (*image_prompt.notes, *(image.metadata.get("notes") or ()),
+                                                     *prepared.notes)],
             "backend": image.backend, "seed": image.seed, "mime": prepared.mime, "bytes": len(prepared.data),
             "width": prepared.width, "height": prepared.height, "out": str(out),
         }, ensure_ascii=False))

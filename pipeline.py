@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-from .backends.base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
+from .backends.base import Backend, BackendError, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
 from .backends.chain import BackendChain
 from .backends.registry import build_backend, make_client
 from .config.model import Config
@@ -109,8 +109,19 @@ async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers,
     config = engine.config
     request = await request_for(config, image_prompt, seed, count)
     images = await engine.chain.generate(request, progress, deadline=deadline)
-    image = images[0]
-    prepared = await prepare_for_chat(image.data, config.output, workers=workers, backend=image.backend)
-    more = [await prepare_for_chat(extra.data, config.output, workers=workers, backend=extra.backend)
-            for extra in images[1:max(1, request.count)]]
-    return Drawn(image_prompt, image, prepared, tuple(more))
+    # Each image is fit on its own: one the imaging step refuses (corrupt, a bomb) is dropped and
+    # logged, so a bad second image never costs the job the good ones (which may have been paid for).
+    ready: list[tuple[GeneratedImage, PreparedImage]] = []
+    first_error: Optional[BackendError] = None
+    for image in images[:max(1, request.count)]:
+        try:
+            ready.append((image, await prepare_for_chat(image.data, config.output, workers=workers,
+                                                         backend=image.backend)))
+        except BackendError as exc:
+            log.warning("an image from %s was dropped: %s", image.backend, exc)
+            first_error = first_error or exc
+    if not ready:
+        assert first_error is not None
+        raise first_error
+    (image, prepared), *more = ready
+    return Drawn(image_prompt, image, prepared, tuple(extra for _, extra in more))

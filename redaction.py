@@ -13,7 +13,7 @@ from .lazy_regex import lazy_compile  # compiled on the first redaction, not at 
 
 _TOKEN_SHAPES = lazy_compile(
     r"(?i)"
-    r"(?P<bearer>\bbearer\s+)[^\s\"',;]+"
+    r"(?P<bearer>\bbearer\s+)(?P<credential>[^\s\"',;]+)"
     r"|\bhf_[A-Za-z0-9]{8,}"
     r"|\bsk-[A-Za-z0-9_\-]{8,}"
     r"|\bxai-[A-Za-z0-9_\-]{8,}"
@@ -29,20 +29,30 @@ _URL_USERINFO = lazy_compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 MAX_REDACTED_CHARS = 256 * 1024
 
 
-def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
-    """The text with the given secrets and every token-shaped string masked (cut to MAX_REDACTED_CHARS)."""
+def redact(text: object, secrets: Iterable[str | None] = (), *, key_echoes: bool = True) -> str:
+    """The text with the given secrets and every token-shaped string masked (cut to MAX_REDACTED_CHARS).
+
+    key_echoes=False leaves the values after phrases such as "secret:" or "password:" alone: for
+    text that is not a server's message but a picture's description (an image prompt), where "a
+    secret: hidden door" is what the user asked for; known secrets and token shapes are still masked."""
     result = str(text)
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         result = result.replace(secret, MASK)
     if len(result) > MAX_REDACTED_CHARS:
         result = f"{result[:MAX_REDACTED_CHARS]}… ({len(result) - MAX_REDACTED_CHARS} more characters cut)"
     result = _URL_USERINFO.sub(lambda match: match.group(1) + MASK + "@", result)
-    return mask_key_echoes(_TOKEN_SHAPES.sub(_mask_match, result))
+    result = _TOKEN_SHAPES.sub(_mask_match, result)
+    return mask_key_echoes(result) if key_echoes else result
 
 
 def _mask_match(match: re.Match[str]) -> str:
-    keep = match.group("bearer") or match.group("param") or ""
-    return keep + MASK
+    if match.group("bearer"):
+        # "Bearer <token>" in a header echo; "the bearer of light" is an ordinary phrase.
+        credential = match.group("credential")
+        if _ORDINARY_VALUE.fullmatch(credential.rstrip(".:!?")):
+            return match.group(0)
+        return match.group("bearer") + MASK
+    return (match.group("param") or "") + MASK
 
 
 def redacted_traceback(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
@@ -110,7 +120,15 @@ _ECHO_WORDS = lazy_compile(r"(?i)key|token|secret|credential|password|passed|rec
 # Words a key-echo phrase may be followed by that are not a key (so "the key is missing" stays readable).
 _NOT_A_KEY = {"missing", "required", "empty", "none", "null", "not", "invalid", "incorrect", "expired", "wrong",
               "provided", "set", "valid", "a", "an", "the", "no", "being", "in", "for", "of", "to", "from", "bearer",
-              "format", "type", "length", "value", "name", "header", "field", "parameter"}
+              "format", "type", "length", "value", "name", "header", "field", "parameter", "do", "does", "did",
+              "must", "should", "cannot", "can", "has", "have", "had", "was", "were", "will", "is", "are", "default",
+              "expected", "unexpected", "found", "unknown", "undefined", "given", "too"}
+# Chinese words that follow "令牌：" or "密钥：" in ordinary messages ("令牌：无效", "密钥：已过期").
+_NOT_A_KEY_ZH = ("无效", "已过期", "过期", "错误", "不存在", "缺失", "为空", "不能为空", "未设置", "未提供", "不正确", "已禁用",
+                 "被禁用", "不可用", "格式")
+# After "invalid key:" / "unknown token:" (a generic noun), ordinary words, identifiers and counts are
+# not keys: "Invalid key: 'prompt'", "Unknown key: model_name", "invalid token: EOF", "Invalid tokens: 4097".
+_ORDINARY_VALUE = lazy_compile(r"[A-Za-z]{1,12}|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[0-9]+")
 # A long run of key characters; in an authentication error any such run is treated as a key.
 _TOKEN_RUN = lazy_compile(r"(?<![\w/.:@-])[A-Za-z0-9_\-+/=.~]{16,}(?![\w/.:@-])")
 
@@ -127,10 +145,13 @@ def mask_key_echoes(text: str) -> str:
 def _mask_echo(match: re.Match[str]) -> str:
     value = match.group("value")
     key = value.rstrip(".:!?。，")
-    if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"}:
+    if not key or key.lower() in _NOT_A_KEY or set(key) <= {"*"} or key.startswith(_NOT_A_KEY_ZH):
         return match.group(0)
     named = match.groupdict()
-    bare_noun = bool(named.get("noun") and not named.get("adjective") and named["noun"].lower() in _GENERIC_NOUNS)
+    generic_noun = bool(named.get("noun") and named["noun"].lower() in _GENERIC_NOUNS)
+    if generic_noun and named.get("adjective") and _ORDINARY_VALUE.fullmatch(key) and len(key) <= 32:
+        return match.group(0)
+    bare_noun = generic_noun and not named.get("adjective")
     if (named.get("generic") or bare_noun) and not _keyish(key, letters_only_from=32 if bare_noun else 12):
         return match.group(0)
     whole, start = match.group(0), match.start("value") - match.start()

@@ -221,8 +221,15 @@ class BackendChain:
         not map) is that backend's failure, logged with its traceback, never the whole job's."""
         try:
             return await backend.generate(request, progress)
-        except (BackendError, asyncio.TimeoutError):
+        except BackendError:
             raise
+        except asyncio.TimeoutError as exc:
+            # Not the job's deadline (that cancels this coroutine, and wait_for raises outside it):
+            # a wait inside the backend that its edge did not map. Its failure, never the whole job's.
+            log.warning("backend %s let a timeout escape (treated as its failure):\n%s", backend.name,
+                        redacted_traceback(exc))
+            raise TransientError("the backend timed out internally (unmapped TimeoutError)", backend=backend.name,
+                                 outcome_unknown=True) from None
         except Exception as exc:  # noqa: BLE001 - one backend's crash must not stop the chain
             log.error("backend %s crashed (treated as its failure):\n%s", backend.name, redacted_traceback(exc))
             raise ProtocolError(f"unexpected {type(exc).__name__}: {str(exc)[:300]}", backend=backend.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..reasons import one_line
 from ..redaction import redact
 
 EXIT_USER_MUST_ACT = 2
@@ -19,10 +20,13 @@ class DeployFailed(Exception):
     """The deploy stopped. `message` is the final line; `log_tail` the redacted log lines shown before it."""
 
     def __init__(self, message: str, exit_code: int, log_tail: Sequence[str] = ()) -> None:
+        # Hub and Space texts (an HfHubHTTPError's paragraphs, a build log with ANSI colours or CRs)
+        # become one printable line each, and the final line is redacted once more where it is made.
+        message = one_line(redact(message), 2000)
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
-        self.log_tail = list(log_tail)
+        self.log_tail = [one_line(line, 2000) for line in log_tail]
 
 
 def status_of(error: BaseException) -> int:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 from ..config.load import ConfigError, load_config
+from ..reasons import one_line
 from .errors import EXIT_SPACE_DOWN, EXIT_USER_MUST_ACT, DeployFailed, hub_error, status_of
 from .hub_client import hub_api, hub_errors
 from .probe import probe_until
-from .zero_gpu_quota import ZeroGpuQuota
+from .zero_gpu_quota import ZeroGpuQuota, bounded_seconds
 
 
 def resolve_space(name: str, config_path: Optional[Path], api) -> str:
@@ -50,10 +52,11 @@ def space_status(name: str, token: str, config_path: Optional[Path]) -> tuple[li
             raise DeployFailed(f"{repo_id}: no such Space, or it is private and the token cannot see it",
                                EXIT_USER_MUST_ACT) from None
         raise hub_error(exc, "reading the Space", hardware="", name=repo_id, secrets=[token]) from None
-    stage = str(getattr(runtime, "stage", "") or "unknown")
-    hardware = getattr(runtime, "hardware", None) or "unknown"
-    requested = getattr(runtime, "requested_hardware", None)
-    host = info.host or (f"https://{info.subdomain}.hf.space" if info.subdomain else "")
+    # Every value below is the Hub's text: one printable line each, bounded.
+    stage = one_line(getattr(runtime, "stage", "") or "unknown", 100)
+    hardware = one_line(getattr(runtime, "hardware", None) or "unknown", 100)
+    requested = one_line(getattr(runtime, "requested_hardware", None) or "", 100)
+    host = one_line(info.host or (f"https://{info.subdomain}.hf.space" if info.subdomain else ""), 300)
     lines = [f"{repo_id}: {stage}",
              f"  hardware: {hardware}" + (f" (requested {requested})" if requested and requested != hardware else ""),
              f"  page: {api.endpoint}/spaces/{repo_id}" + (" (private)" if info.private else ""),
@@ -63,7 +66,7 @@ def space_status(name: str, token: str, config_path: Optional[Path]) -> tuple[li
         import time
 
         answer = probe_until(host, token if info.private else "", time.monotonic() + 20, 5.0)
-        lines.append(f"  API: {'answers' if answer.ok else 'does not answer'}: {answer.summary}")
+        lines.append(f"  API: {'answers' if answer.ok else 'does not answer'}: {one_line(answer.summary, 600)}")
         ok = answer.ok
     else:
         lines.append("  API: not checked (the Space is not RUNNING)")
@@ -88,8 +91,10 @@ def zero_gpu_quota_line(token: str, token_env: str) -> str:
     except (KeyError, TypeError, ValueError) as exc:
         raise DeployFailed(f"cannot tell: the Hub's quota answer is unreadable ({type(exc).__name__})",
                            EXIT_SPACE_DOWN) from None
-    try:
-        mine = ZeroGpuQuota(float(quota.remaining), float(quota.base), quota.resets_at)
-    except (TypeError, ValueError):
-        raise DeployFailed("cannot tell: the Hub's quota answer is unreadable", EXIT_SPACE_DOWN) from None
-    return mine.describe()
+    remaining, base = bounded_seconds(getattr(quota, "remaining", None)), bounded_seconds(getattr(quota, "base", None))
+    resets_at = getattr(quota, "resets_at", None)
+    if remaining is None or base is None or not (resets_at is None or isinstance(resets_at, datetime)):
+        raise DeployFailed("cannot tell: the Hub's quota answer is unreadable", EXIT_SPACE_DOWN)
+    if resets_at is not None and resets_at.tzinfo is None:
+        resets_at = resets_at.replace(tzinfo=timezone.utc)
+    return ZeroGpuQuota(remaining, base, resets_at).describe()

@@ -9,6 +9,7 @@ Answer fields (huggingface_hub `_space_api.ZeroGpuQuota`): `base` and `current` 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -22,6 +23,8 @@ from ..redaction import redact
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _MAX_BYTES = 64 * 1024
+# ZeroGPU quotas are daily and count minutes: a larger figure is not believed.
+_MAX_SECONDS = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -63,21 +66,35 @@ def hub_endpoint() -> str:
 def parse_quota(data: object) -> ZeroGpuQuota:
     if not isinstance(data, dict):
         raise QuotaUnavailable("the Hub's quota answer is not an object")
-    try:
-        remaining, base = float(data["current"]), float(data["base"])
-    except (KeyError, TypeError, ValueError):
-        raise QuotaUnavailable("the Hub's quota answer lacks base/current seconds") from None
-    if not (math.isfinite(remaining) and math.isfinite(base)):
-        raise QuotaUnavailable("the Hub's quota answer has no finite seconds")
+    remaining, base = bounded_seconds(data.get("current")), bounded_seconds(data.get("base"))
+    if remaining is None or base is None:
+        raise QuotaUnavailable("the Hub's quota answer lacks base/current seconds")
     resets_at = None
-    if data.get("resetsAt"):
+    reset_text = data.get("resetsAt")
+    if reset_text:
         try:
-            resets_at = datetime.fromisoformat(str(data["resetsAt"]).replace("Z", "+00:00"))
-        except ValueError:
+            if not isinstance(reset_text, str) or len(reset_text) > 64:
+                raise ValueError(reset_text)
+            resets_at = datetime.fromisoformat(reset_text.replace("Z", "+00:00"))
+            if resets_at.tzinfo is None:
+                resets_at = resets_at.replace(tzinfo=timezone.utc)
+            resets_at - datetime.now(timezone.utc)  # an offset at the calendar's ends cannot be compared
+        except (ValueError, OverflowError):
             raise QuotaUnavailable("the Hub's quota answer has an unreadable resetsAt") from None
-        if resets_at.tzinfo is None:
-            resets_at = resets_at.replace(tzinfo=timezone.utc)
-    return ZeroGpuQuota(max(0.0, remaining), max(0.0, base), resets_at)
+    return ZeroGpuQuota(remaining, base, resets_at)
+
+
+def bounded_seconds(value: object) -> Optional[float]:
+    """A finite count of seconds in [0, _MAX_SECONDS], or None (text, booleans, NaN, huge integers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(number) or number > _MAX_SECONDS:
+        return None
+    return max(0.0, number)
 
 
 async def fetch_zero_gpu_quota(token: str, *, endpoint: Optional[str] = None, timeout: float = 10.0) -> ZeroGpuQuota:
@@ -85,26 +102,38 @@ async def fetch_zero_gpu_quota(token: str, *, endpoint: Optional[str] = None, ti
     if not token:
         raise QuotaUnavailable("no Hugging Face token: the anonymous (per-IP) quota is not reported by the Hub")
     url = f"{endpoint or hub_endpoint()}/api/spaces/zero-gpu/quota"
-    try:
+
+    async def exchange() -> tuple[int, bytes]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
             async with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
-                body = b""
+                body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > _MAX_BYTES:
                         raise QuotaUnavailable("the Hub's quota answer is too large")
-                status = response.status_code
+                return response.status_code, bytes(body)
+
+    try:
+        # httpx's timeout is per read: a server dripping bytes would hold doctor or /pic status for hours.
+        status, body = await asyncio.wait_for(exchange(), timeout)
+    except asyncio.TimeoutError:
+        raise QuotaUnavailable(f"the Hub did not answer within {timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise QuotaUnavailable(redact(f"cannot reach the Hub: {type(exc).__name__}", [token])) from None
+    except Exception as exc:  # noqa: BLE001 - an invalid HF_ENDPOINT and alike: one line, never a crash
+        if isinstance(exc, QuotaUnavailable):
+            raise
+        raise QuotaUnavailable(redact(f"cannot ask the Hub: {type(exc).__name__}", [token])) from None
     if status == 401:
         raise QuotaUnavailable("the Hub refused the token (401): it is invalid, or a fine-grained token without "
                                "\"Read billing usage\"")
     if status != 200:
         raise QuotaUnavailable(f"the Hub answered {status}")
     try:
-        return parse_quota(json.loads(body))
-    except ValueError:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
         raise QuotaUnavailable("the Hub's quota answer is not JSON") from None
+    return parse_quota(data)
 
 
 def _duration_en(seconds: float) -> str:

@@ -35,6 +35,8 @@ async def _quotas(backends: Sequence[Backend], timeout: float) -> list[tuple[str
             return group, await fetch_zero_gpu_quota(token, timeout=timeout), ""
         except QuotaUnavailable as exc:
             return group, None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - doctor and /pic status go on without the quota line
+            return group, None, f"unexpected {type(exc).__name__} while reading the quota"
 
     return list(await asyncio.gather(*(one(group, token) for group, token in groups.items())))
 

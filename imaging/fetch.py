@@ -87,6 +87,7 @@ class _Download:
             try:
                 response = await self.client.send(request, stream=True, follow_redirects=False, **extra)
                 try:
+                    self._check_peer(response, origin)
                     if response.status_code in _REDIRECTS:
                         url = self._next_hop(response, url)
                         continue
@@ -132,11 +133,35 @@ class _Download:
                                  backend=self.backend)
         return origin
 
+    def _check_peer(self, response: httpx.Response, origin: tuple[str, str, int]) -> None:
+        """The address the connection really went to: a DNS answer that changed between our check and
+        httpx's own lookup (DNS rebinding) must not get a private answer read. Behind a proxy the peer
+        is the proxy, so the check applies to direct connections only."""
+        if origin in self.allowed or _proxied(origin[0]):
+            return
+        stream = response.extensions.get("network_stream")
+        try:
+            peer = stream.get_extra_info("server_addr") if stream is not None else None
+        except Exception:  # noqa: BLE001 - a transport without the information: the DNS check stands
+            peer = None
+        if isinstance(peer, tuple) and peer and isinstance(peer[0], str) and not is_public_address(peer[0]):
+            scheme, host, port = origin
+            raise UnsafeURLError(f"refused {scheme}://{host}:{port}: the connection went to non-public address "
+                                 f"{peer[0]} (the name resolved differently when connecting)", backend=self.backend)
+
     async def _resolve(self, host: str, port: int) -> list[str]:
         try:
             return list(await self.resolver(host, port))
         except OSError as exc:
             raise TransientError(f"cannot resolve image host {host}: {exc}", backend=self.backend) from None
+
+
+def _proxied(scheme: str) -> bool:
+    """Whether the environment names a proxy for this scheme (httpx then connects to the proxy)."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all"))
 
 
 async def _decode_data_url(url: str, max_bytes: int, backend: str) -> FetchedImage:

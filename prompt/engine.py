@@ -162,7 +162,8 @@ async def _call(
         answer = clean_text(await asyncio.wait_for(llm(messages), timeout) or "")
         # An LLM that echoes its own key (or any token) must not put it into the image prompt,
         # which is printed, logged and sent to another host.
-        return redact(answer, getattr(llm, "secrets", ()))
+        # Key-echo phrases are not masked here: "a secret: hidden door" is a picture, not an error text.
+        return redact(answer, getattr(llm, "secrets", ()), key_echoes=False)
     except asyncio.TimeoutError:
         log.warning("%s LLM timed out after %.0f s; falling back", purpose, timeout)
         notes.append(f"{purpose} LLM timed out")

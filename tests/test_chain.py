@@ -327,6 +327,19 @@ async def test_an_unexpected_exception_is_that_backends_failure_and_the_next_one
     assert "Traceback" in caplog.text and type(crash).__name__ in caplog.text
 
 
+async def test_a_timeout_that_escapes_a_backend_is_its_failure_not_the_jobs_deadline():
+    """asyncio.TimeoutError from inside a backend (an internal wait_for its edge did not map) is not the
+    job's deadline: the next backend still draws; on a paid backend the outcome is unknown, never resent."""
+    leaking = Scripted("leaking", asyncio.TimeoutError())
+    healthy = Scripted("healthy")
+    images = await chain(leaking, healthy, max_attempts=1).generate(REQUEST)
+    assert images[0].backend == "healthy" and leaking.calls == 1
+    paid = Scripted("paid", asyncio.TimeoutError(), paid=True)
+    with pytest.raises(TransientError) as caught:
+        await chain(paid, Scripted("paid2", paid=True), max_attempts=3).generate(REQUEST)
+    assert paid.calls == 1 and caught.value.outcome_unknown
+
+
 async def test_a_crash_log_is_redacted(caplog):
     await chain(Scripted("broken", KeyError("sk-canary1234567890abcdef")), Scripted("ok")).generate(REQUEST)
     assert "sk-canary1234567890abcdef" not in caplog.text

@@ -128,3 +128,45 @@ def test_logs_forwarded_to_the_host_are_redacted_traceback_included(caplog):
     forwarded = [r.getMessage() for r in caplog.records if r.name == "test.host.plugin"]
     assert forwarded and "KeyError" in forwarded[0] and "failed with ***" in forwarded[0]
     assert TOKEN not in caplog.text
+
+
+def test_doctor_goes_on_when_a_probe_fails_outside_the_taxonomy(tmp_path, capsys, monkeypatch):
+    """A bug (or an answer no edge mapped) in one backend's probe is that backend's FAIL line, one
+    line and redacted, and the next backend is still probed (#10: one failure never stops the rest)."""
+    from llm2pic.backends.gradio.backend import GradioBackend
+
+    async def broken_probe(self):
+        raise RuntimeError(f"boom with {TOKEN}\nsecond line")
+
+    monkeypatch.setenv("LAB_TOKEN", TOKEN)
+    monkeypatch.setattr(GradioBackend, "probe", broken_probe)
+    with respx.mock(assert_all_called=False) as router:
+        router.get("http://127.0.0.1:9/v1/models").mock(side_effect=httpx.ConnectError("refused"))
+        code = main(["doctor", "--config", write_config(tmp_path)])
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert code == 3 and TOKEN not in out.out + out.err
+    assert lines[0].startswith("lab (gradio, enabled): FAIL probe failed unexpectedly: RuntimeError: boom with")
+    assert "second line" in lines[0] and any(line.startswith("relay (openai, disabled)") for line in lines)
+
+
+def test_json_notes_that_quote_the_app_are_redacted(tmp_path, capsys, monkeypatch):
+    """Size notes quote an app's endpoint name and its choices (backends/gradio/payload.py size_notes);
+    a hostile app can put the token there, and --json must not print it."""
+    from llm2pic.backends.gradio import backend as gradio_backend
+
+    monkeypatch.setenv("LAB_TOKEN", TOKEN)
+    monkeypatch.setattr(gradio_backend, "size_notes",
+                        lambda *args: [f"aspect 16:9 only approximated: /draw offers {TOKEN}x{PASSWORD}"])
+    events = [{"msg": "process_completed", "event_id": "e1", "success": True,
+               "output": {"data": [{"path": "/tmp/x.png", "url": None, "orig_name": "x.png",
+                                    "meta": {"_type": "gradio.FileData"}}]}}]
+    with respx.mock(assert_all_called=False) as router:
+        app(router, events)
+        code = main(["draw", "a cat", "--no-llm", "--json", "--config", write_config(tmp_path),
+                     "--out", str(tmp_path / "o.png")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    notes = json.loads(captured.out)["notes"]
+    assert any(note.startswith("aspect 16:9 only approximated: /draw offers ***") for note in notes)
+    assert TOKEN not in captured.out + captured.err and PASSWORD not in captured.out + captured.err

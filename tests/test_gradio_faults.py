@@ -198,3 +198,39 @@ async def test_call_transport_error_event_with_a_message(respx_mock):
         content=b'event: error\ndata: {"error": "No GPU was available after 60s", "title": "ZeroGPU queue timeout"}\n\n')
     with pytest.raises(TransientError, match="No GPU"):
         await generate(GradioBackendConfig(base_url=BASE, preset="none", transport="call"))
+
+
+@pytest.mark.parametrize("status,html", [(502, False), (504, False), (504, True), (524, False)])
+async def test_a_gateway_error_on_join_leaves_a_paid_job_unknown_and_never_resent(status, html):
+    """A proxy's 502/504/524 on POST /queue/join says nothing about the app: the job may have been
+    accepted, so a paid backend must not submit it again (#10)."""
+    from llm2pic.backends.chain import BackendChain
+    from llm2pic.config.chain import ChainSection
+
+    with respx.mock:
+        mock_app(respx.mock, sse())
+        headers = {"content-type": "text/html"} if html else {}
+        join = respx.post(f"{BASE}/gradio_api/queue/join").respond(status, headers=headers, content=b"gateway")
+        config = GradioBackendConfig(base_url=BASE, preset="none", startup_wait=0, paid=True)
+        async with make_client(config) as client:
+            chain = BackendChain([build_backend(config, client, {})],
+                                 ChainSection(max_attempts=3, backoff_initial=0.01, backoff_max=0.01))
+            with pytest.raises(TransientError) as caught:
+                await chain.generate(GenerationRequest("a fox"), deadline=30)
+    assert join.call_count == 1 and caught.value.outcome_unknown
+
+
+async def test_a_503_on_join_is_the_apps_verdict_and_may_be_retried():
+    from llm2pic.backends.chain import BackendChain
+    from llm2pic.config.chain import ChainSection
+
+    with respx.mock:
+        mock_app(respx.mock, sse(completed([file_data()])))
+        respx.post(f"{BASE}/gradio_api/queue/join").mock(side_effect=[
+            httpx.Response(503, json={"detail": "Queue is full"}), httpx.Response(200, json={"event_id": "e1"})])
+        config = GradioBackendConfig(base_url=BASE, preset="none", startup_wait=0, paid=True)
+        async with make_client(config) as client:
+            chain = BackendChain([build_backend(config, client, {})],
+                                 ChainSection(max_attempts=3, backoff_initial=0.01, backoff_max=0.01))
+            images = await chain.generate(GenerationRequest("a fox"), deadline=30)
+    assert len(images) == 1

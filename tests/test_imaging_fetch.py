@@ -295,3 +295,19 @@ def test_allowed_origin_urls_takes_every_backend_base_url():
     backends = [GradioBackendConfig(space="a/b"), GradioBackendConfig(base_url="http://127.0.0.1:7860"),
                 OpenAIBackendConfig()]
     assert allowed_origin_urls(backends) == ["http://127.0.0.1:7860", "https://api.openai.com/v1"]
+
+
+async def test_a_name_that_resolves_differently_when_connecting_is_refused(loopback_server, client, monkeypatch):
+    """DNS rebinding: our lookup says public, httpx's own lookup at connect time says loopback. The
+    address the connection really reached is checked before any byte of the answer is read."""
+    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    port = loopback_server.rsplit(":", 1)[1]
+    rebinding = FakeResolver({"localhost": "93.184.216.34"})  # the first answer: a public address
+    with pytest.raises(UnsafeURLError, match="connection went to non-public address"):
+        await fetch_image(f"http://localhost:{port}/a.png", client=client, resolver=rebinding)
+    assert rebinding.asked == ["localhost"]
+    # the backend's own origin stays allowed, whatever it resolves to
+    fetched = await fetch_image(f"http://localhost:{port}/a.png", client=client, resolver=rebinding,
+                                allowed_origins=[f"http://localhost:{port}"])
+    assert fetched.data == PNG

@@ -68,6 +68,12 @@ def test_every_backend_error_detail_is_one_bounded_line():
     ("令牌 tokentoken123 已过期", "tokentoken123"),
     ("Your API key is plainkey123.", "plainkey123"),
     ("Your token [abc123xyz] has been disabled", "abc123xyz"),
+    ("Invalid token: abc123def456", "abc123def456"),
+    ("Invalid key: abcdefghijklmnopq", "abcdefghijklmnopq"),
+    ("Invalid api_key: plainkey", "plainkey"),
+    ("your token is: hunter22", "hunter22"),
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc", "eyJhbGciOiJIUzI1NiJ9"),
+    ("header Bearer mytokenvalue123", "mytokenvalue123"),
 ])
 def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     masked = redact(text)
@@ -78,6 +84,11 @@ def test_key_echo_phrases_mask_the_value_whatever_its_shape(text, secret):
     "the API key is missing", "API key is required", "max_tokens: 4096 is too large", "The monkey: banana",
     "token is expired", "You can find your API key at https://platform.openai.com/account/api-keys.",
     "missing key: 'prompt'", "Requested tokens: 4096", "Expected 1 image, received: 2", "the key format is invalid",
+    # ordinary words after an adjective and a generic noun, and Chinese status words, stay readable
+    "Invalid key: 'prompt'", "Unknown key: width", "invalid token: EOF", "Invalid key: model_name",
+    "provided key: seed", "Invalid tokens: 4097 > 4096", "bad token: Expected", "invalid token: ConnectError",
+    "密钥: 无效", "令牌：已过期", "passwords: do not match", "credentials: default",
+    "the bearer of light", "Bearer token required",
 ])
 def test_key_echo_masking_keeps_plain_sentences(text):
     assert redact(text) == text

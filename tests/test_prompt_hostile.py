@@ -71,6 +71,21 @@ async def test_an_llm_that_echoes_its_own_key_does_not_put_it_into_the_prompt():
     assert KEY not in result.prompt
 
 
+@respx.mock
+async def test_ordinary_words_in_an_llm_prompt_survive_redaction():
+    """Redaction of the LLM's answer masks its own key and token shapes, not pictures: "the bearer of
+    light" or "a secret: hidden door" are what the user asked for (the key-echo rules are for server
+    error texts)."""
+    scene = "a knight, bearer of light, finds a secret: hidden door, a note that says password: swordfish"
+    respx.post(f"{BASE}/chat/completions").respond(json={"choices": [{"message": {
+        "content": f"{scene}, sk-abcdefgh12345678 {KEY}"}}]})
+    async with httpx.AsyncClient() as client:
+        llm = OpenAIChatLLM(client, base_url=BASE, model="m", api_key=KEY)
+        result = await make_image_prompt(PromptInput("画一个骑士"), PromptOptions(), llm)
+    assert result.source == "llm" and result.prompt.startswith(scene)
+    assert KEY not in result.prompt and "sk-abcdefgh12345678" not in result.prompt
+
+
 @pytest.mark.parametrize("answer", ["[" * 200_000, "![" * 100_000, "<think>" * 50_000 + "x", "{" * 200_000,
                                     "</think>" * 20_000 + "<think>" * 20_000, "a " * 500_000])
 async def test_a_huge_hostile_llm_answer_is_parsed_quickly(answer):

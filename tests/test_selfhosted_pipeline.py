@@ -42,3 +42,42 @@ async def test_one_image_by_default():
         finally:
             await engine.retire()
     assert drawn.more == () and fake.requests[-1][2]["batch_size"] == 1
+
+
+async def test_an_image_the_imaging_step_refuses_drops_only_that_image():
+    """A backend's answer with one corrupt image among several (#10: malformed answers): the good
+    images are still sent; only when none can be fit does the job fail, with the imaging error."""
+    import io
+
+    from PIL import Image
+
+    from llm2pic.backends.base import Backend, BackendReport, GeneratedImage, ProtocolError
+    from llm2pic.backends.chain import BackendChain
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buffer, "PNG")
+    good, corrupt = buffer.getvalue(), b"\x89PNG\r\n\x1a\n" + b"\x00" * 40  # PNG magic, no image
+
+    class Answers(Backend):
+        name = "fixed"
+
+        def __init__(self, blobs):
+            self.blobs = blobs
+
+        async def generate(self, request, progress=None):
+            return [GeneratedImage(blob, "image/png", self.name) for blob in self.blobs]
+
+        async def probe(self):
+            return BackendReport(self.name, True, "ok")
+
+    config = load_config_data({"backends": []}).config
+    engine = Engine(config, environ={})
+    try:
+        engine.chain = BackendChain([Answers([corrupt, good, corrupt, good])])
+        drawn = await draw(ImagePrompt("a fox"), engine, ImageWorkers(1), count=4, deadline=30)
+        assert drawn.prepared.width == 64 and len(drawn.more) == 1
+        engine.chain = BackendChain([Answers([corrupt, corrupt])])
+        with pytest.raises(ProtocolError):
+            await draw(ImagePrompt("a fox"), engine, ImageWorkers(1), count=2, deadline=30)
+    finally:
+        await engine.retire()

@@ -334,6 +334,17 @@ def test_quota_shows_seconds_left_and_the_reset(hub, capsys, monkeypatch):
     assert "cannot tell: no token in HF_TOKEN" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("quota", [{"base": 300, "current": 10 ** 400}, {"base": 1e308, "current": 1},
+                                   {"base": 300, "current": "12"}, {"base": True, "current": 1}])
+def test_quota_with_numbers_that_are_not_seconds_is_one_unreadable_line(hub, capsys, quota):
+    """A Hub answer with a 400-digit integer (float() overflows), 1e308 or text: `space quota` says it
+    cannot tell, in one line, exit 3; never a traceback or a 300-digit figure (#10: every server number bounded)."""
+    hub.scenario.quota = {**quota, "resetsAt": None}
+    assert cli.main(["space", "quota"]) == 3
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.count("\n") == 1 and "unreadable" in out.err
+
+
 def test_a_token_that_is_not_token_shaped_is_still_never_shown(hub, app_folder, tmp_path, capsys, caplog,
                                                                  monkeypatch):
     canary = "CANARY-7f3e9a0b1c2d4e5f"  # only explicit redaction can hide it

@@ -173,3 +173,16 @@ def test_on_zero_gpu_generation_is_wrapped_with_a_duration_that_fits_the_job(mon
     monkeypatch.setenv("SPACES_ZERO_GPU", "")
     recorded.clear()
     assert app.make_runner(engine) is engine.generate and not recorded  # not on ZeroGPU: unwrapped
+
+
+def test_a_deploy_failure_is_one_printable_line_whatever_the_hub_said():
+    """An HfHubHTTPError's text has paragraphs; a Space's build log has ANSI colours and CRs (#10/#18:
+    every reason one line, nothing a server sends reaches the terminal as a control sequence)."""
+    from llm2pic.hub.errors import DeployFailed
+
+    failed = DeployFailed("403 Forbidden\n\nRequest ID: Root=1-abc\nYour token hf_" + "A" * 34 + " cannot write",
+                          2, ["\x1b[31mERROR\x1b[0m building\r\nstep 2", "plain"])
+    assert "\n" not in failed.message and "hf_" + "A" * 34 not in failed.message
+    assert failed.message.startswith("403 Forbidden Request ID: Root=1-abc")
+    assert all("\x1b" not in line and "\n" not in line and "\r" not in line for line in failed.log_tail)
+    assert failed.log_tail[1] == "plain"

@@ -99,3 +99,51 @@ async def test_pic_status_in_the_plugin_shows_the_quota(hub, plugin_module, tmp_
         assert TOKEN not in status
     finally:
         await plugin.on_unload()
+
+
+# --- a hostile quota endpoint (#10: every server number and wait bounded, never a crash) -----------
+
+def _hostile_hub():
+    """A raw ASGI Hub whose quota answer is chosen by the token's last characters."""
+    import asyncio
+
+    bodies = {
+        "HUGEINT": b'{"current": ' + b"9" * 400 + b', "base": 300}',
+        "NESTED": b"[" * 100_000 + b"]" * 100_000,
+        "HUGEFLOAT": b'{"current": 1e308, "base": 1e308}',
+        "TEXTNUMS": b'{"current": "\xc2\xb2", "base": true}',
+        "OBJRESET": b'{"current": 1, "base": 300, "resetsAt": {"a": 1}}',
+    }
+
+    async def app(scope, receive, send):
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+        kind = next((name for name in (*bodies, "DRIP") if auth.endswith(name)), "")
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        if kind == "DRIP":  # a byte at a time, each read well inside httpx's per-read timeout
+            for byte in b'{"current": 1, "base": 300}' * 100:
+                await send({"type": "http.response.body", "body": bytes([byte]), "more_body": True})
+                await asyncio.sleep(0.2)
+        await send({"type": "http.response.body", "body": bodies.get(kind, b"{}")})
+
+    return app
+
+
+@pytest.mark.parametrize("kind", ["HUGEINT", "NESTED", "HUGEFLOAT", "TEXTNUMS", "OBJRESET", "DRIP"])
+async def test_a_hostile_quota_answer_is_one_unavailable_line(kind, monkeypatch):
+    import time
+
+    from loopback_server import serve
+
+    token = "hf_" + "Q" * 30 + kind
+    with serve(_hostile_hub()) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        started = time.monotonic()
+        with pytest.raises(QuotaUnavailable) as caught:
+            await fetch_zero_gpu_quota(token, timeout=1.0)
+        assert time.monotonic() - started < 5  # the whole request is bounded, not each read
+        assert token not in str(caught.value) and "\n" not in str(caught.value)
+        chain = backends(GradioBackendConfig(name="z", space="o/z", hf_token=token))
+        lines = await doctor_lines(chain, timeout=1.0) + await chat_lines(chain, timeout=1.0)
+    assert lines[0].startswith("ZeroGPU quota unknown: ") and lines[1] == "ZeroGPU 额度：暂时查不到"
+    assert all(len(line) < 300 and token not in line for line in lines)

@@ -226,8 +226,15 @@ async def _post_json(job: JobContext, path: str, body: dict[str, Any]) -> Any:
         raise verdict(ConfigurationError(f"POST {path} → HTTP 500: the app rejected the endpoint "
                                          "(renamed or removed?)", backend=job.backend))
     if response.status_code != 200:
-        raise verdict(_checked_error(response, f"POST {path}", job.backend))
+        error = _checked_error(response, f"POST {path}", job.backend)
+        # A gateway's timeout or broken upstream (502, 504, Cloudflare's 52x) is no answer from the
+        # app: it may have accepted the job, so the outcome stays unknown (never resent when paid).
+        raise error if _from_gateway(response.status_code) else verdict(error)
     return _checked_json(response, raw, f"POST {path}", job.backend)
+
+
+def _from_gateway(status: int) -> bool:
+    return status in (502, 504) or 520 <= status <= 527
 
 
 def _checked_error(response: httpx.Response, what: str, backend: str) -> BackendError:

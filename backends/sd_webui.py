@@ -20,11 +20,11 @@ import httpx
 
 from ..redaction import redact
 from .base import (Backend, BackendError, BackendReport, ConfigurationError, GeneratedImage, GenerationRequest,
-                   ProgressCallback, ProgressEvent, ProtocolError, TransientError, no_progress)
+                   ProgressCallback, ProgressEvent, ProtocolError, no_progress)
 from .edge import map_transport_errors
 from .http import error_for_status, read_capped, sniff_image_mime
 from .selfhosted import (OutOfMemoryError, best_effort, decode_base64, decode_json, encode_base64,
-                         is_out_of_memory, random_seed)
+                         is_out_of_memory, random_seed, within_timeout)
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,7 @@ class SDWebUIBackend(Backend):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
-        try:
-            return await asyncio.wait_for(self._generate(request, progress), self.config.timeout)
-        except asyncio.TimeoutError:
-            raise TransientError(f"no answer within timeout = {self.config.timeout:g}s", backend=self.name,
-                                 outcome_unknown=True, user_message="画图超时了，稍后再试试吧。") from None
+        return await within_timeout(self._generate(request, progress), self.config.timeout, backend=self.name)
 
     async def _generate(self, request: GenerationRequest, progress: ProgressCallback) -> list[GeneratedImage]:
         pixels = self.config.pixels

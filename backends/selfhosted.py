@@ -12,7 +12,7 @@ import random
 import re
 from typing import Any, Awaitable, Optional
 
-from .base import ConfigurationError, ProtocolError
+from .base import ConfigurationError, ProtocolError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +86,13 @@ async def best_effort(what: str, call: Awaitable[Any], *, backend: str, timeout:
     except Exception as exc:  # noqa: BLE001 - cleanup never fails the job twice
         log.info("%s: %s failed: %s", backend, what, exc)
         return None
+
+
+async def within_timeout(work: Awaitable[Any], timeout: float, *, backend: str) -> Any:
+    """The backend's whole-request `timeout`: past it the job may still be running on the server,
+    so its outcome is unknown (a paid backend is not sent it again)."""
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except asyncio.TimeoutError:
+        raise TransientError(f"no result within timeout = {timeout:g}s", backend=backend, outcome_unknown=True,
+                             user_message="画图超时了，稍后再试试吧。") from None

@@ -22,8 +22,8 @@ import httpx
 
 from ...redaction import redact
 from ..base import (Backend, BackendError, BackendReport, ConfigurationError, GeneratedImage, GenerationRequest,
-                    ProgressCallback, ProtocolError, TransientError, no_progress)
-from ..selfhosted import best_effort, encode_base64, random_seed
+                    ProgressCallback, ProtocolError, no_progress)
+from ..selfhosted import best_effort, encode_base64, random_seed, within_timeout
 from .api import ComfyAPI
 from .watch import Outcome, Watcher, open_websocket
 from .workflow import Workflow, load_workflow
@@ -70,11 +70,7 @@ class ComfyUIBackend(Backend):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
-        try:
-            return await asyncio.wait_for(self._generate(request, progress), self.config.timeout)
-        except asyncio.TimeoutError:
-            raise TransientError(f"no result within timeout = {self.config.timeout:g}s", backend=self.name,
-                                 outcome_unknown=True, user_message="画图超时了，稍后再试试吧。") from None
+        return await within_timeout(self._generate(request, progress), self.config.timeout, backend=self.name)
 
     async def _generate(self, request: GenerationRequest, progress: ProgressCallback) -> list[GeneratedImage]:
         workflow = self.workflow

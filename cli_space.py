@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .cli_common import EXIT_OK, fail
+from .reasons import one_line
 from .redaction import redact
 
 EXIT_USER_MUST_ACT, EXIT_SPACE_DOWN = 2, 3
@@ -94,17 +95,17 @@ def _deploy(args: argparse.Namespace, app_folder: Optional[Path] = None) -> int:
                             token_env=args.token_env, position=args.position, poll_interval=args.poll_interval,
                             app_folder=app_folder)
     try:
-        done = deploy(options, token, lambda line: print(redact(line, [token]), flush=True))
+        done = deploy(options, token, lambda line: print(_said(line, token), flush=True))
     except DeployFailed as exc:
         for line in exc.log_tail:
-            print(f"  {redact(line, [token])}", file=sys.stderr)
-        fail(redact(exc.message, [token]))
+            print(f"  {_said(line, token)}", file=sys.stderr)
+        fail(_said(exc.message, token))
         return exc.exit_code
     except KeyboardInterrupt:
         fail("interrupted; the Space may still be building: see `python -m llm2pic space status`")
         return EXIT_SPACE_DOWN
     except Exception as exc:  # an answer nobody expected: still one clear, redacted line
-        fail(f"deploy failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}', [token])[:400]}")
+        fail(_said(f"deploy failed unexpectedly: {type(exc).__name__}: {exc}", token))
         return EXIT_SPACE_DOWN
     where = "first" if done.index == 0 else ("last" if done.index == done.total - 1 else f"number {done.index + 1}")
     print(f"llm2pic: {done.repo_id} is running ({done.url}); backend \"{done.backend_name}\" "
@@ -127,13 +128,13 @@ def _status(args: argparse.Namespace) -> int:
     try:
         lines, ok = space_status(args.name, token, Path(args.config) if args.config else None)
     except DeployFailed as exc:
-        fail(redact(exc.message, [token]))
+        fail(_said(exc.message, token))
         return exc.exit_code
     except Exception as exc:
-        fail(f"status failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}', [token])[:400]}")
+        fail(_said(f"status failed unexpectedly: {type(exc).__name__}: {exc}", token))
         return EXIT_SPACE_DOWN
     for line in lines:
-        print(redact(line, [token]))
+        print(_said(line, token))
     return EXIT_OK if ok else EXIT_SPACE_DOWN
 
 
@@ -152,10 +153,16 @@ def _quota(args: argparse.Namespace) -> int:
     try:
         line = zero_gpu_quota_line(token, args.token_env)
     except DeployFailed as exc:
-        fail(redact(exc.message, [token]))
+        fail(_said(exc.message, token))
         return exc.exit_code
     except Exception as exc:
-        fail(f"quota failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}', [token])[:400]}")
+        fail(_said(f"quota failed unexpectedly: {type(exc).__name__}: {exc}", token))
         return EXIT_SPACE_DOWN
-    print(redact(line, [token]))
+    print(_said(line, token))
     return EXIT_OK
+
+
+def _said(text: object, token: str) -> str:
+    """What the Hub or a Space said, fit to print: the token masked, one bounded line (its indent kept)."""
+    text = redact(text, [token])
+    return text[:len(text) - len(text.lstrip(" "))] + one_line(text)

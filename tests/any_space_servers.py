@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from gradio_servers import free_port, python_for
+from gradio_servers import free_port, python_for, stop_process
 
 APP = Path(__file__).parent / "gradio_apps" / "any_spaces.py"
 NAMES = ("flux", "interface", "lightning", "chinese", "landscape", "ratio")
@@ -63,11 +63,7 @@ class AnySpaces:
             raise RuntimeError(f"Gradio {self.version} apps {sorted(pending)} did not start; see {self.log.name}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self.log.close()
         if not os.environ.get("LLM2PIC_KEEP_LAB_LOGS"):
             shutil.rmtree(self.folder, ignore_errors=True)  # cached examples and the log

@@ -33,6 +33,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Ask a test server to exit; kill it if it has not within `grace` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 class LabServer:
     def __init__(self, version: str) -> None:
         self.version = version
@@ -59,9 +71,5 @@ class LabServer:
         raise RuntimeError(f"Gradio {self.version} lab app did not start within {timeout:g} s; see {self.log.name}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self.log.close()

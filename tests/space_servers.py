@@ -16,7 +16,7 @@ from typing import Mapping, Optional
 import httpx
 import pytest
 
-from gradio_servers import free_port
+from gradio_servers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "space" / "app.py"
@@ -85,13 +85,7 @@ class SpaceServer:
         raise RuntimeError(f"Space app ({self.label}) did not start within {timeout:g} s:\n{self.log()[-4000:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, grace=15)
         self._log.close()
 
 

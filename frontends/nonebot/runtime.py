@@ -133,7 +133,7 @@ class _LoguruTarget:
     def log(self, level: int, fmt: str, *args: Any) -> None:
         name = logging.getLevelName(level)
         text = fmt % args if args else fmt
-        nonebot_logger.opt(depth=1).log(name if name in _LOGURU_LEVELS else "INFO", "LLM2Pic | " + text)
+        nonebot_logger.opt(depth=1).log(name if name in _LOGURU_LEVELS else "INFO", text)
 
 
 _LOGURU_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}

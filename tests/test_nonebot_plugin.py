@@ -1,0 +1,126 @@
+"""The NoneBot2 plugin end to end: NoneBot's own dispatch of OneBot v11 events (nonebug), LLM2Pic's
+commands, and a real Gradio app (the lab app under Gradio 6) drawing on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradio_servers import LabServer
+from llm2pic import chat_text
+from llm2pic.config.model import Config
+from nonebot_harness import (GROUP_ID, SUPERUSER_ID, USER_ID, app, bot_dir, drained, expect_image,  # noqa: F401
+                             expect_text, group_message, private_message, receive, running, runtime)
+
+pytestmark = pytest.mark.gradio_server
+
+ACK = chat_text.ack(Config().jobs.ack_message, 0)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    server = LabServer("6")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def config_for(lab, endpoint: str = "", **limits) -> dict:
+    backend = {"type": "gradio", "name": "lab", "base_url": lab.url, "preset": "z-image-turbo"}
+    if endpoint:
+        backend.update(preset="none", api_name=endpoint)
+    return {"backends": [backend], "chain": {"max_attempts": 1}, "limits": {"user_cooldown": 0, **limits}}
+
+
+@pytest.fixture
+def logs():
+    from nonebot import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    yield lines
+    logger.remove(sink)
+
+
+async def test_group_draw_acknowledges_then_sends_the_image(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        image = expect_image(ctx)
+        await receive(bot, group_message("/draw 一只戴帽子的橘猫"))
+    assert image.image is not None and image.image.format in {"PNG", "JPEG", "WEBP"}
+
+
+async def test_private_chat_gets_its_image_in_the_private_chat(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK, group_id=None, user_id=USER_ID)
+        image = expect_image(ctx, group_id=None, user_id=USER_ID)
+        await receive(bot, private_message("/draw a lighthouse at night"))
+    assert image.image is not None
+
+
+async def test_pic_help(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, chat_text.HELP)
+        await receive(bot, group_message("/pic help"))
+
+
+async def test_cooldown_refuses_the_second_draw_but_not_a_superuser(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab, user_cooldown=600)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        expect_image(ctx)
+        await receive(bot, group_message("/draw a red fox", message_id=1))
+        await drained(ctx)
+        expect_text(ctx, "画得太快啦，约 10 分钟后再来～")
+        await receive(bot, group_message("/draw a blue fox", message_id=2))
+
+        # NoneBot's SUPERUSERS are admins: no cooldown, twice in a row.
+        for message_id in (3, 4):
+            expect_text(ctx, ACK)
+            expect_image(ctx)
+            await receive(bot, group_message("/draw a green fox", user_id=SUPERUSER_ID, message_id=message_id))
+            await drained(ctx)
+
+
+async def test_backend_failure_is_one_honest_sentence(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab, "/quota")) as (ctx, bot):
+        expect_text(ctx, ACK)
+        expect_text(ctx, "免费额度用完了，约 10 分钟后再试。")
+        await receive(bot, group_message("/draw a cat"))
+
+
+async def test_empty_draw_gets_the_usage_and_a_lookalike_command_is_not_ours(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, chat_text.EMPTY_DRAW)
+        await receive(bot, group_message("/draw"))
+        await receive(bot, group_message("/drawing a cat"))  # no call expected: nonebug fails on any
+
+
+async def test_pic_again_draws_the_last_prompt_again(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, chat_text.NOTHING_TO_REPEAT)
+        await receive(bot, group_message("/pic again", message_id=1))
+        expect_text(ctx, ACK)
+        expect_image(ctx)
+        await receive(bot, group_message("/draw a paper boat", message_id=2))
+        await drained(ctx)
+        expect_text(ctx, ACK)
+        expect_image(ctx)
+        await receive(bot, group_message("/pic again", message_id=3))
+
+
+async def test_missing_config_file_means_the_defaults_and_says_where_to_put_one(app, bot_dir, logs):
+    async with running(app, bot_dir, None) as (ctx, bot):
+        assert runtime().config == Config()
+        expect_text(ctx, chat_text.HELP)
+        await receive(bot, group_message("/pic"))
+    assert any("no LLM2Pic config at" in line and str(bot_dir / "llm2pic.toml") in line and "LLM2PIC_CONFIG" in line
+               for line in logs), logs
+
+
+async def test_broken_config_refuses_to_draw_and_the_bot_keeps_running(app, bot_dir, logs):
+    async with running(app, bot_dir, raw="[limits]\nuser_cooldown = -5\n") as (ctx, bot):
+        assert runtime().service is None
+        expect_text(ctx, chat_text.CONFIG_BROKEN)
+        await receive(bot, group_message("/draw a cat"))
+    assert any("not usable" in line and "user_cooldown" in line for line in logs), logs

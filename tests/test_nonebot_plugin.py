@@ -124,3 +124,15 @@ async def test_broken_config_refuses_to_draw_and_the_bot_keeps_running(app, bot_
         expect_text(ctx, chat_text.CONFIG_BROKEN)
         await receive(bot, group_message("/draw a cat"))
     assert any("not usable" in line and "user_cooldown" in line for line in logs), logs
+
+
+async def test_text_is_always_plain_text_and_a_gone_bot_is_a_failed_send(app, bot_dir, lab):
+    from llm2pic.frontends.nonebot.port import ChatAddress, OneBotChat
+
+    port = OneBotChat()
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        # A CQ code in the text stays text (Message(str) would turn it into an @all).
+        expect_text(ctx, "[CQ:at,qq=all] hi")
+        assert await port.send_text(ChatAddress("10000", "group", GROUP_ID).chat_id(), "[CQ:at,qq=all] hi")
+        assert not await port.send_text(ChatAddress("20000", "group", GROUP_ID).chat_id(), "hi")
+        assert not await port.send_text("stream-1234", "hi")

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .backends.base import Backend, BackendError, BackendReport
+from .backends.base import Backend, BackendReport
+from .errors import BackendError
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
 from .cli_draw import _SECRETS, draw
 from .cli_space import add_space_commands

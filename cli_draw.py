@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .backends.base import BackendError, GeneratedImage, ProgressEvent, parse_aspect
+from .backends.base import GeneratedImage, ProgressEvent
+from .errors import BackendError
+from .aspects import parse_aspect
 from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from .config.model import Config
 from .config.secrets import config_secrets
@@ -21,7 +23,8 @@ from .imaging.workers import ImageWorkers
 from .pipeline import Engine, make_prompt
 from .pipeline import draw as draw_prompt
 from .prompt.chatfile import parse_chat_text
-from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput, PromptRefused
+from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput
+from .errors import PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-from .backends.base import Backend, BackendError, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
+from .backends.base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
+from .errors import BackendError
 from .backends.chain import BackendChain
 from .backends.registry import build_backend, make_client
 from .config.model import Config

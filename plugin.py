@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -17,7 +16,7 @@ from maibot_sdk import Command, MaiBotPlugin, PluginConfigBase, Tool
 from maibot_sdk.types import ToolParameterInfo, ToolParamType
 
 from . import chat_text
-from .backends.base import ASPECTS
+from .aspects import ASPECTS
 from .config.model import Config
 from .config.sdk_model import sdk_model
 from .config.secrets import config_secrets

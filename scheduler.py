@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Optional, Protocol
 
 from . import chat_text
-from .backends.base import BackendError, ProgressEvent
+from .backends.base import ProgressEvent
+from .errors import BackendError
 from .backends.chain import DEADLINE_MESSAGE
 from .imaging.workers import ImageWorkers
 from .limits import Limits, Refusal, Ticket, Who

@@ -21,8 +21,8 @@ from typing import Awaitable, Callable, Optional, Sequence
 
 from ..config.chain import ChainSection
 from ..redaction import redacted_traceback
-from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
-                   ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError, no_progress)
+from .base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from .quota_groups import SharedQuotas
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 import httpx
 
-from .base import BackendError, ConfigurationError, ProtocolError, TransientError
+from ..errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from .http import read_capped
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from typing import Any, Awaitable, Callable, Mapping, Optional
 import httpx
 
 from ..redaction import redact
-from .base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
-                   GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError,
-                   no_progress, server_number)
+from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
+from ..server_numbers import server_number
 from .edge import send_capped
 from .http import error_for_status, is_html, retry_after_seconds, sniff_image_mime
 

@@ -12,7 +12,7 @@ import random
 import re
 from typing import Any, Awaitable, Optional
 
-from .base import ConfigurationError, ProtocolError, TransientError
+from ..errors import ConfigurationError, ProtocolError, TransientError
 
 log = logging.getLogger(__name__)
 

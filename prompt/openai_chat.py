@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 import httpx
 
-from ..backends.base import ProtocolError
+from ..errors import ProtocolError
 from ..backends.http import read_capped
 from ..reasons import one_line
 from ..redaction import redact

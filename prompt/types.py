@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Literal, Optional, Sequence
 
-from ..backends.base import ContentRejectedError, GenerationRequest
+from ..backends.base import GenerationRequest
 
 # The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
 # It may raise anything; the engine treats every exception as "no answer".
@@ -119,14 +119,3 @@ class ImagePrompt:
             count=count,
             reference_images=tuple(reference_images),
         )
-
-
-class PromptRefused(ContentRejectedError):
-    """The job stops before any backend runs: a forbidden word, or the prompt LLM refused.
-
-    `detail` (for the log) names the reason; `user_message` is the polite sentence for the chat.
-    """
-
-    def __init__(self, detail: str, *, user_message: str) -> None:
-        super().__init__(detail, backend="prompt", user_message=user_message)
-

@@ -14,7 +14,8 @@ from PIL import Image
 
 from any_space_servers import AnySpaces
 from gradio_servers import VERSIONS
-from llm2pic.backends.base import ConfigurationError, GenerationRequest
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ConfigurationError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig

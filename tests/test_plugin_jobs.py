@@ -10,7 +10,7 @@ import re
 import pytest
 
 from llm2pic import chat_text
-from llm2pic.backends.base import ContentRejectedError
+from llm2pic.errors import ContentRejectedError
 from maibot_fake_host import FakeHost, start_plugin
 
 pytestmark = pytest.mark.gradio_server

@@ -51,7 +51,8 @@ async def test_an_image_the_imaging_step_refuses_drops_only_that_image():
 
     from PIL import Image
 
-    from llm2pic.backends.base import Backend, BackendReport, GeneratedImage, ProtocolError
+    from llm2pic.backends.base import Backend, BackendReport, GeneratedImage
+    from llm2pic.errors import ProtocolError
     from llm2pic.backends.chain import BackendChain
 
     buffer = io.BytesIO()

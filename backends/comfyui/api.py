@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import httpx
 
-from ..base import BackendError, ConfigurationError, ProtocolError
+from ...errors import BackendError, ConfigurationError, ProtocolError
 from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
 from ..selfhosted import decode_json

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from ..base import (BackendError, ConfigurationError, ProgressCallback, ProgressEvent, ProtocolError,
-                    TransientError)
+from ..base import ProgressCallback, ProgressEvent
+from ...errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from ..selfhosted import OutOfMemoryError, is_out_of_memory
 from .api import ComfyAPI
 

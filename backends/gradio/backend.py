@@ -16,9 +16,8 @@ import httpx
 
 from ...config.secrets import url_credentials
 from ...redaction import redact, redacted_traceback
-from ..base import (Backend, BackendError, BackendReport, ConfigurationError, ContentRejectedError,
-                    GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError,
-                    TransientError, no_progress)
+from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ...errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, TransientError
 from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped, sniff_image_mime

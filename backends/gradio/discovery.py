@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..base import ConfigurationError, ProtocolError, TransientError
+from ...errors import ConfigurationError, ProtocolError, TransientError
 from ..http import error_for_status, is_html, read_capped
 
 MAX_CONFIG_BYTES = 32 * 1024 * 1024

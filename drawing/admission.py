@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 if TYPE_CHECKING:  # the config package needs pydantic; this module stays stdlib-only
-    from .config.limits import LimitsSection
+    from ..config.limits import LimitsSection
 
 RefusalReason = Literal[
     "chat_not_allowed", "private_not_allowed", "quiet_hours", "cooldown", "user_quota", "group_quota"

@@ -16,15 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Optional, Protocol
 
-from . import chat_text
-from .backends.base import ProgressEvent
-from .errors import BackendError
-from .backends.chain import DEADLINE_MESSAGE
-from .imaging.workers import ImageWorkers
-from .limits import Limits, Refusal, Ticket, Who
+from ..phrases import CHAT_BUSY, CRASHED, NOT_DELIVERED, SHUTTING_DOWN, acknowledgement, space_queue_notice
+from ..backends.base import ProgressEvent
+from ..errors import BackendError
+from ..backends.chain import DEADLINE_MESSAGE
+from ..imaging.workers import ImageWorkers
+from .admission import Limits, Refusal, Ticket, Who
 from .pipeline import Drawn, Engine, draw, make_prompt
-from .prompt.types import ChatLLM, ImagePrompt, PromptInput
-from .redaction import redact
+from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
+from ..redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class JobBoard:
             admission.release()
             if now - line.busy_notice_at >= self.engine.config.limits.notice_window:
                 line.busy_notice_at = now
-                await self.say(who.chat_id, chat_text.CHAT_BUSY)
+                await self.say(who.chat_id, CHAT_BUSY)
             return Submission("busy", "这个聊天排队的图太多，没有接这一张，已经告诉用户。")
 
         ahead = line.pending
@@ -179,7 +179,7 @@ class JobBoard:
             self._recent[key] = (now, task)
         ack = jobs.selfie_ack_message if order.job.selfie else jobs.ack_message
         try:
-            await self.say(who.chat_id, chat_text.ack(ack, ahead))
+            await self.say(who.chat_id, acknowledgement(ack, ahead))
         finally:
             acknowledged.set()
         status = "queued" if ahead else "started"
@@ -206,7 +206,7 @@ class JobBoard:
                 # Every acknowledged job ends in exactly one message, an unload included.
                 ending.said = True
                 with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(self.say(chat_id, chat_text.SHUTTING_DOWN), _LAST_WORD_TIMEOUT)
+                    await asyncio.wait_for(self.say(chat_id, SHUTTING_DOWN), _LAST_WORD_TIMEOUT)
             raise
         finally:
             if outcome == "succeeded":
@@ -241,7 +241,7 @@ class JobBoard:
             log.error("job in %s crashed: %s: %s", chat_id, type(exc).__name__, redact(str(exc)))
             log.debug("traceback", exc_info=True)
             ending.said = True
-            await self.say(chat_id, chat_text.CRASHED)
+            await self.say(chat_id, CRASHED)
             return "crashed"
         ending.said = True  # the image (or the not-delivered sentence) is this job's one message
         try:
@@ -250,7 +250,7 @@ class JobBoard:
             log.error("sending the image to %s failed: %s", chat_id, redact(str(exc)))
             sent = False
         if not sent:
-            await self.say(chat_id, chat_text.NOT_DELIVERED)
+            await self.say(chat_id, NOT_DELIVERED)
             return "undelivered"
         for extra in drawn.more:  # a request for several images: the rest after the first
             try:
@@ -327,7 +327,7 @@ class _QueueNotice:
         rank, eta = event.rank or 0, event.eta or 0.0
         if rank >= self._jobs.queue_notice_rank or eta > self._jobs.queue_notice_eta:
             self._told = True
-            self._board.say_later(self._chat_id, chat_text.space_queue(rank, event.eta))
+            self._board.say_later(self._chat_id, space_queue_notice(rank, event.eta))
 
 
 def _same_job_alive(task: asyncio.Task) -> bool:

@@ -12,17 +12,17 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-from .backends.base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
-from .errors import BackendError
-from .backends.chain import BackendChain
-from .backends.registry import build_backend, make_client
-from .config.model import Config
-from .imaging.prepare import PreparedImage, prepare_for_chat
-from .imaging.workers import ImageWorkers
-from .prompt.engine import make_image_prompt
-from .prompt.options import options_from_config
-from .prompt.selfie import read_reference_image
-from .prompt.types import ChatLLM, ImagePrompt, PromptInput
+from ..backends.base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
+from ..errors import BackendError
+from ..backends.chain import BackendChain
+from ..backends.registry import build_backend, make_client
+from ..config.model import Config
+from ..imaging.prepare import PreparedImage, prepare_for_chat
+from ..imaging.workers import ImageWorkers
+from ..prompt.engine import make_image_prompt
+from ..prompt.options import options_from_config
+from ..prompt.selfie import read_reference_image
+from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
 
 log = logging.getLogger(__name__)
 

@@ -23,20 +23,20 @@ HELP = """画图插件用法：
 也可以直接在聊天里说“画一张……”“来张自拍”。"""
 
 
-def ack(message: str, waiting_ahead: int) -> str:
+def acknowledgement(message: str, waiting_ahead: int) -> str:
     """The acknowledgement; says how many of this chat's pictures are ahead, when any."""
     if waiting_ahead <= 0:
         return message
     return f"{message}（前面还有 {waiting_ahead} 张在排队）"
 
 
-def space_queue(rank: int, eta: Optional[float]) -> str:
+def space_queue_notice(rank: int, eta: Optional[float]) -> str:
     """The one notice about a long queue at the image service."""
     wait = f"，大约要等 {_duration(eta)}" if eta and eta > 0 else ""
     return f"画图服务在排队，前面还有 {rank} 个人{wait}，画好马上发。"
 
 
-def status(backend_lines: Sequence[str], running: int, waiting: int, chat_waiting: int,
+def status_text(backend_lines: Sequence[str], running: int, waiting: int, chat_waiting: int,
            quota_line: str) -> str:
     lines = ["画图服务："] + [f"  {line}" for line in backend_lines or ["没有启用任何后端"]]
     lines.append(f"正在画 {running} 张，排队 {waiting} 张（这个聊天 {chat_waiting} 张）")
@@ -44,7 +44,7 @@ def status(backend_lines: Sequence[str], running: int, waiting: int, chat_waitin
     return "\n".join(lines)
 
 
-def quota(user_left: Optional[int], group_left: Optional[int], cooldown_left: float, *,
+def quota_line(user_left: Optional[int], group_left: Optional[int], cooldown_left: float, *,
           user_known: bool, in_group: bool) -> str:
     parts = []
     if user_known:

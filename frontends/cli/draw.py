@@ -11,20 +11,20 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .backends.base import GeneratedImage, ProgressEvent
-from .errors import BackendError
-from .aspects import parse_aspect
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
-from .config.model import Config
-from .config.secrets import config_secrets
-from .redaction import redact
-from .imaging.prepare import PreparedImage
-from .imaging.workers import ImageWorkers
-from .pipeline import Engine, make_prompt
-from .pipeline import draw as draw_prompt
-from .prompt.chatfile import parse_chat_text
-from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput
-from .errors import PromptRefused
+from ...backends.base import GeneratedImage, ProgressEvent
+from ...errors import BackendError
+from ...aspects import parse_aspect
+from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
+from ...config.model import Config
+from ...config.secrets import config_secrets
+from ...redaction import redact
+from ...imaging.prepare import PreparedImage
+from ...imaging.workers import ImageWorkers
+from ...drawing.pipeline import Engine, make_prompt
+from ...drawing.pipeline import draw as draw_prompt
+from .chatfile import parse_chat_text
+from ...prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput
+from ...errors import PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
@@ -115,8 +115,8 @@ async def _make_prompt(job: PromptInput, config: Config, engine: Engine, args: a
         return await make_prompt(job, config, engine.prompt_languages, None)
     import httpx
 
-    from .backends.tls import shared_tls_context
-    from .prompt.openai_chat import chat_llm_from_config
+    from ...backends.tls import shared_tls_context
+    from ...drawing.llm_endpoint import chat_llm_from_config
 
     async with httpx.AsyncClient(verify=shared_tls_context()) as llm_client:
         llm = chat_llm_from_config(config.llm, llm_client)

@@ -18,11 +18,11 @@ from typing import Awaitable, Callable, Optional, Protocol
 
 from ..phrases import CHAT_BUSY, CRASHED, NOT_DELIVERED, SHUTTING_DOWN, acknowledgement, space_queue_notice
 from ..backends.base import ProgressEvent
-from ..errors import BackendError
-from ..backends.chain import DEADLINE_MESSAGE
+from ..errors import BackendError, DeadlineReached
 from ..imaging.workers import ImageWorkers
 from .admission import Limits, Refusal, Ticket, Who
-from .pipeline import Drawn, Engine, draw, make_prompt
+from .engine import Engine
+from .pipeline import Drawn, run_job
 from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
 from ..redaction import redact
 
@@ -223,14 +223,14 @@ class JobBoard:
         return outcome
 
     async def _draw_and_send(self, order: DrawOrder, engine: Engine, ending: Optional["_Ending"] = None) -> str:
-        chat_id, deadline = order.who.chat_id, engine.config.chain.deadline
+        chat_id = order.who.chat_id
         ending = ending or _Ending()
         try:
-            drawn = await asyncio.wait_for(self._draw(order, engine, deadline), deadline)
-        except asyncio.TimeoutError:
-            log.warning("job in %s passed its %g s deadline and was cancelled", chat_id, deadline)
+            drawn = await self._draw(order, engine)
+        except DeadlineReached as exc:
+            log.warning("job in %s passed its %g s deadline: %s", chat_id, engine.config.chain.deadline, exc)
             ending.said = True
-            await self.say(chat_id, DEADLINE_MESSAGE)
+            await self.say(chat_id, exc.user_message)
             return "timed_out"
         except BackendError as exc:  # includes PromptRefused
             log.warning("job in %s failed: %s", chat_id, exc)
@@ -262,16 +262,11 @@ class JobBoard:
                  drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
         return "succeeded"
 
-    async def _draw(self, order: DrawOrder, engine: Engine, deadline: float) -> Drawn:
-        deadline_at = self._clock() + deadline
-        image_prompt = order.reuse
+    async def _draw(self, order: DrawOrder, engine: Engine) -> Drawn:
         seed = random.randrange(2**31) if order.reuse else None
-        if image_prompt is None:
-            llm = self.llm if order.use_llm else None
-            image_prompt = await make_prompt(order.job, engine.config, engine.prompt_languages, llm)
-        notices = _QueueNotice(self, order.who.chat_id, engine)
-        return await draw(image_prompt, engine, self.workers, seed=seed,
-                          deadline=max(1.0, deadline_at - self._clock()), progress=notices)
+        return await run_job(order.job, engine, self.workers, llm=self.llm if order.use_llm else None,
+                             reuse=order.reuse, seed=seed, progress=_QueueNotice(self, order.who.chat_id, engine),
+                             clock=self._clock)
 
     # --- chat output -----------------------------------------------------------------------------
 

@@ -1,30 +1,31 @@
-"""One drawing job, front-end neutral: prompt → backends (the fallback chain) → fit for chat.
+"""The one drawing job every front end runs: prompt → request → fallback chain → fit for chat, under
+ONE deadline (`[chain] deadline`, counted from the job's start, the prompt LLM included).
 
-The MaiBot plugin (through `scheduler.py`) and the CLI both call `draw`; sending the result is
-the caller's business. `Engine` is the set of backends built from one config, with their httpx
-clients and the chain that keeps their breaker state.
+MaiBot, NoneBot2 and AstrBot reach it through the job board (`jobs.py`); the CLI calls `run_job`
+itself. Sending the result is the caller's business.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
+import time
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Awaitable, Callable, Optional, TypeVar, Union
 
-from ..backends.base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
-from ..errors import BackendError
-from ..backends.chain import BackendChain
-from ..backends.registry import build_backend, make_client
+from ..backends.base import GeneratedImage, GenerationRequest, ProgressCallback, no_progress
 from ..config.model import Config
+from ..errors import BackendError, DeadlineReached
 from ..imaging.prepare import PreparedImage, prepare_for_chat
 from ..imaging.workers import ImageWorkers
 from ..prompt.engine import make_image_prompt
 from ..prompt.options import options_from_config
 from ..prompt.selfie import read_reference_image
 from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
+from .engine import Engine
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,48 +39,33 @@ class Drawn:
     more: tuple[PreparedImage, ...] = ()
 
 
-class Engine:
-    """The enabled backends of one config, each with its own client, behind one chain.
+class Deadline:
+    """The job's one deadline: every step gets what is left of it."""
 
-    A config change builds a new Engine; the old one is closed once its running jobs are done.
-    """
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.at = clock() + seconds
 
-    def __init__(self, config: Config, backend_configs: Optional[Sequence] = None,
-                 environ: Mapping[str, str] = os.environ) -> None:
-        chosen = list(config.enabled_backends() if backend_configs is None else backend_configs)
-        self.config = config
-        self._clients = [make_client(c) for c in chosen]
-        self.backends: list[Backend] = [build_backend(c, client, environ) for c, client in zip(chosen, self._clients)]
-        self.chain = BackendChain(self.backends, config.chain)
-        self._active = 0
-        self._retired = False
+    def remaining(self) -> float:
+        return self.at - self._clock()
 
-    @property
-    def prompt_languages(self) -> frozenset[str]:
-        """What every backend in the chain understands, so a prompt fits whichever one draws."""
-        if not self.backends:
-            return frozenset({"en"})
-        return frozenset.intersection(*(frozenset(b.prompt_languages) for b in self.backends))
+    async def bound(self, step: Awaitable[T], what: str) -> T:
+        """`step` within what is left, or DeadlineReached (the chat hears the deadline sentence)."""
+        try:
+            return await asyncio.wait_for(step, max(0.0, self.remaining()))
+        except asyncio.TimeoutError:
+            raise DeadlineReached(f"the job's deadline passed while {what}") from None
 
-    def acquire(self) -> "Engine":
-        self._active += 1
-        return self
 
-    async def release(self) -> None:
-        self._active -= 1
-        if self._retired and self._active == 0:
-            await self._close()
-
-    async def retire(self) -> None:
-        """No new jobs will use this engine; close its clients now or after its last job."""
-        self._retired = True
-        if self._active == 0:
-            await self._close()
-
-    async def _close(self) -> None:
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
+async def run_job(job: PromptInput, engine: Engine, workers: ImageWorkers, *, llm: Optional[ChatLLM],
+                  reuse: Optional[ImagePrompt] = None, seed: Optional[int] = None, count: int = 1,
+                  progress: ProgressCallback = no_progress, clock: Callable[[], float] = time.monotonic) -> Drawn:
+    """Draw one job: its prompt (`reuse`d, or written by `llm`, or the request text when None),
+    the chain, and the image(s) fit for chat. Raises BackendError (PromptRefused, DeadlineReached …)."""
+    deadline = Deadline(engine.config.chain.deadline, clock)
+    image_prompt = reuse or await deadline.bound(make_prompt(job, engine.config, engine.prompt_languages, llm),
+                                                 "writing the prompt")
+    return await draw(image_prompt, engine, workers, seed=seed, count=count, progress=progress, deadline=deadline)
 
 
 async def make_prompt(job: PromptInput, config: Config, languages: frozenset[str],
@@ -104,17 +90,25 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
 
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,
-               seed: Optional[int] = None, deadline: Optional[float] = None,
+               seed: Optional[int] = None, deadline: Union[Deadline, float, None] = None,
                progress: ProgressCallback = no_progress, count: int = 1) -> Drawn:
-    """Draw a prompt with the engine's chain and fit its image(s) for chat. Raises BackendError."""
+    """Draw a prompt with the engine's chain and fit its image(s) for chat, within `deadline` (the
+    job's, or seconds from now; the config's when None). Raises BackendError."""
     config = engine.config
-    request = await request_for(config, image_prompt, seed, count)
-    images = await engine.chain.generate(request, progress, deadline=deadline)
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(config.chain.deadline if deadline is None else deadline)
+    request = await deadline.bound(request_for(config, image_prompt, seed, count), "reading the reference image")
+    images = await engine.chain.generate(request, progress, deadline=deadline.remaining())
+    return await deadline.bound(_fit(image_prompt, images, request.count, config, workers), "fitting the image")
+
+
+async def _fit(image_prompt: ImagePrompt, images: list[GeneratedImage], count: int, config: Config,
+               workers: ImageWorkers) -> Drawn:
     # Each image is fit on its own: one the imaging step refuses (corrupt, a bomb) is dropped and
     # logged, so a bad second image never costs the job the good ones (which may have been paid for).
     ready: list[tuple[GeneratedImage, PreparedImage]] = []
     first_error: Optional[BackendError] = None
-    for image in images[:max(1, request.count)]:
+    for image in images[:max(1, count)]:
         try:
             ready.append((image, await prepare_for_chat(image.data, config.output, workers=workers,
                                                          backend=image.backend)))

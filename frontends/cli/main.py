@@ -22,7 +22,7 @@ from .space import add_space_commands
 from ...config.load import ConfigError, parse_toml
 from ...config.model import Config
 from ...config.secrets import config_secrets
-from ...drawing.pipeline import Engine
+from ...drawing.engine import Engine
 from ...reasons import one_line
 from ...redaction import RedactingFilter, redact
 

@@ -7,7 +7,6 @@ This is the only module that imports maibot_sdk.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -15,19 +14,18 @@ from typing import Any, Optional
 from maibot_sdk import Command, MaiBotPlugin, PluginConfigBase, Tool
 from maibot_sdk.types import ToolParameterInfo, ToolParamType
 
-from ...phrases import EMPTY_DRAW, HELP, NOTHING_TO_REPEAT, quota_line, status_text
-from ...aspects import ASPECTS
+from ...aspects import ASPECTS, named_aspect
 from ...config.model import Config
 from ...config.sdk_model import sdk_model
 from ...config.secrets import config_secrets
 from ...config.upgrade import Adoption, adopt_config_file
-from .host import HostChat, forward_logs, requester_from_records, truthy
-from ...imaging.workers import ImageWorkers
 from ...drawing.admission import Limits, Who
-from ...drawing.pipeline import Engine
-from .chat_reads import host_llm, messages_from_host
+from ...drawing.jobs import JobBoard
+from ...drawing.service import DrawingService
+from ...imaging.workers import ImageWorkers
 from ...prompt.types import Persona, PromptInput
-from ...drawing.jobs import DrawOrder, JobBoard
+from .chat_reads import host_llm, messages_from_host
+from .host import HostChat, forward_logs, requester_from_records, truthy
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2]  # the plugin root, where MaiBot keeps config.toml
 TOOL_TIMEOUT_MS = 120_000  # the tool returns within seconds; this only covers a slow host RPC
@@ -47,10 +45,17 @@ class LLM2PicPlugin(MaiBotPlugin):
     def __init__(self, adoption: Optional[Adoption] = None) -> None:
         super().__init__()
         self._adoption = adoption  # what create_plugin did to config.toml, logged once the logger exists
-        self.board: Optional[JobBoard] = None
-        self.limits: Optional[Limits] = None
+        self.service: Optional[DrawingService] = None
         self._workers = ImageWorkers()
         self._log_secrets: list[str] = []  # every secret of the config in use: masked in forwarded logs
+
+    @property
+    def board(self) -> Optional[JobBoard]:
+        return self.service.board if self.service else None
+
+    @property
+    def limits(self) -> Optional[Limits]:
+        return self.service.limits if self.service else None
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -59,22 +64,18 @@ class LLM2PicPlugin(MaiBotPlugin):
         self._log_adoption()
         config = self.config
         self._log_secrets[:] = config_secrets(config, os.environ)
-        self.limits = Limits(config.limits)
-        await self._restore_usage()
-        chat = HostChat(self.ctx)
-        self.board = JobBoard(chat, self.limits, Engine(config), llm=self._llm(config), workers=self._workers,
-                              after_success=self._save_usage)
+        self.service = DrawingService(config, HostChat(self.ctx), llm=self._llm(config), workers=self._workers,
+                                      usage_file=Path(self.ctx.paths.data_dir) / "usage.json")
+        await self.service.start()
         self.ctx.logger.info("LLM2Pic ready: backends %s", ", ".join(b.name for b in config.enabled_backends()) or "none")
 
     async def on_unload(self) -> None:
-        if self.board is not None:
-            await self.board.close()
-            await self.board.engine.retire()
-            await self._save_usage()
-        self.board = None
+        if self.service is not None:
+            await self.service.close()
+        self.service = None
 
     async def on_config_update(self, scope: str, config_data: dict, version: str) -> None:
-        if scope != "self" or self.board is None:
+        if scope != "self" or self.service is None:
             return
         try:
             config = self.config  # the runner has already validated and set the new config
@@ -82,9 +83,7 @@ class LLM2PicPlugin(MaiBotPlugin):
             self.ctx.logger.error("new config not applied, the previous one stays in use: %s", exc)
             return
         self._log_secrets[:] = config_secrets(config, os.environ)
-        self.limits.update_config(config.limits)
-        self.board.llm = self._llm(config)
-        await self.board.use_engine(Engine(config))
+        await self.service.reload(config, llm=self._llm(config))
         self.ctx.logger.info("LLM2Pic config reloaded (version %s)", version)
 
     # --- the tool the planner calls ---------------------------------------------------------------
@@ -108,86 +107,58 @@ class LLM2PicPlugin(MaiBotPlugin):
                            stream_id: str = "", chat_id: str = "", group_id: str = "", user_id: str = "",
                            platform: str = "", **_: Any) -> dict[str, Any]:
         chat = stream_id or chat_id
-        if self.board is None or not self._settings.components.enable_image_generation:
+        if self.service is None or not self.service.tool_enabled:
             return {"success": False, "content": "画图功能没有开启，不要再调用。"}
         records = await self._recent_records(chat)
         bot_id = await self._bot_account()
         requester = user_id or requester_from_records(records, bot_id)
         job = PromptInput(request_text=str(description or ""), history=messages_from_host(records, bot_id),
                           persona=await self._persona(), selfie=truthy(selfie_mode),
-                          aspect=_aspect_or_none(aspect))
+                          aspect=named_aspect(str(aspect or "")))
         who = Who(chat_id=chat, group_id=str(group_id or ""), user_id=str(requester or ""), platform=platform)
-        submission = await self.board.submit(DrawOrder(who, job, origin="tool"))
+        submission = await self.service.submit(who, job, origin="tool")
         return {"success": submission.accepted or submission.status == "merged", "content": submission.detail}
 
     # --- commands -----------------------------------------------------------------------------------
 
     @Command("draw", description="/draw <描述>：按描述直接画一张", pattern=r"^\s*/draw(?:\s+(?P<text>[\s\S]*))?$")
     async def draw_command(self, **kwargs: Any) -> tuple[bool, Optional[str], bool]:
-        text = _matched(kwargs, "text")
         if not self._commands_on():
             return False, None, False
-        if not text:
-            await self.board.say(_chat_of(kwargs), EMPTY_DRAW)
-            return True, None, True
         use_llm = self._settings.jobs.draw_command_uses_llm
-        return await self._command_order(kwargs, text, selfie=False, use_llm=use_llm, origin="draw")
+        text = _matched(kwargs, "text")
+        job = await self._job(kwargs, text, selfie=False, with_history=use_llm and bool(text))
+        await self.service.draw_command(self._who(kwargs), job, use_llm=use_llm, is_admin=_is_admin(kwargs))
+        return True, None, True
 
     @Command("selfie", description="/selfie [场景]：来张自拍", pattern=r"^\s*/selfie(?:\s+(?P<text>[\s\S]*))?$")
     async def selfie_command(self, **kwargs: Any) -> tuple[bool, Optional[str], bool]:
-        return await self._command_order(kwargs, _matched(kwargs, "text"), selfie=True, use_llm=True, origin="selfie")
+        if not self._commands_on():
+            return False, None, False
+        job = await self._job(kwargs, _matched(kwargs, "text"), selfie=True, with_history=True)
+        await self.service.submit(self._who(kwargs), job, origin="selfie", is_admin=_is_admin(kwargs))
+        return True, None, True
 
     @Command("pic", description="/pic help|status|again：画图帮助、状态、再画一张",
              pattern=r"^\s*/pic(?:\s+(?P<sub>\S+))?\s*$")
     async def pic_command(self, **kwargs: Any) -> tuple[bool, Optional[str], bool]:
         if not self._commands_on():
             return False, None, False
-        chat, sub = _chat_of(kwargs), _matched(kwargs, "sub").lower()
-        if sub == "status":
-            from ...hub.zero_gpu_report import chat_lines  # ZeroGPU seconds left, with a token
-
-            zero_gpu = await chat_lines(self.board.engine.backends)
-            await self.board.say(chat, "\n".join([self._status_text(self._who(kwargs)), *zero_gpu]))
-        elif sub == "again":
-            previous = self.board.last_prompt(chat)
-            if previous is None:
-                await self.board.say(chat, NOTHING_TO_REPEAT)
-            else:
-                job = PromptInput(request_text=previous.prompt, selfie=previous.selfie)
-                await self.board.submit(DrawOrder(self._who(kwargs), job, reuse=previous,
-                                                  is_admin=truthy(kwargs.get("is_local_operator")), origin="again"))
-        else:
-            await self.board.say(chat, HELP)
+        await self.service.pic(self._who(kwargs), _matched(kwargs, "sub"), is_admin=_is_admin(kwargs))
         return True, None, True
 
-    async def _command_order(self, kwargs: dict, text: str, *, selfie: bool, use_llm: bool,
-                             origin: str) -> tuple[bool, Optional[str], bool]:
-        if not self._commands_on():
-            return False, None, False
-        chat = _chat_of(kwargs)
-        records = await self._recent_records(chat) if use_llm else []
+    async def _job(self, kwargs: dict, text: str, *, selfie: bool, with_history: bool) -> PromptInput:
+        records = await self._recent_records(_chat_of(kwargs)) if with_history else []
         history = messages_from_host(records, await self._bot_account()) if records else ()
-        job = PromptInput(request_text=text, history=history, persona=await self._persona(), selfie=selfie)
-        order = DrawOrder(self._who(kwargs), job, use_llm=use_llm,
-                          is_admin=truthy(kwargs.get("is_local_operator")), origin=origin)
-        await self.board.submit(order)
-        return True, None, True
+        return PromptInput(request_text=text, history=history, persona=await self._persona(), selfie=selfie)
 
     @property
     def _settings(self) -> Config:
         """The last config that validated (a bad edit in the WebUI leaves the previous one in use)."""
-        return self.board.engine.config
+        return self.service.config
 
     def _commands_on(self) -> bool:
-        return self.board is not None and self._settings.components.enable_direct_pic_command
-
-    def _status_text(self, who: Who) -> str:
-        board = self.board
-        usage = self.limits.usage(who)
-        quota = quota_line(usage.user_left, usage.group_left, usage.cooldown_left,
-                                user_known=bool(who.user_id), in_group=bool(who.group_id))
-        lines = [status.user_line() for status in board.engine.chain.status()]
-        return status_text(lines, board.running, board.pending, board.chat_pending(who.chat_id), quota)
+        return self.service is not None and self.service.commands_enabled
 
     # --- host reads ---------------------------------------------------------------------------------
 
@@ -223,28 +194,6 @@ class LLM2PicPlugin(MaiBotPlugin):
     def _llm(self, config: Config):
         return host_llm(self.ctx.llm.generate, config.llm.model_name)
 
-    # --- usage counters survive a restart -------------------------------------------------------------
-
-    def _usage_file(self) -> Path:
-        return Path(self.ctx.paths.data_dir) / "usage.json"
-
-    async def _restore_usage(self) -> None:
-        try:
-            data = await asyncio.to_thread(self._usage_file().read_text, encoding="utf-8")
-            self.limits.restore(json.loads(data))
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError) as exc:
-            self.ctx.logger.warning("daily usage counters not restored: %s", exc)
-
-    async def _save_usage(self) -> None:
-        path = self._usage_file()
-        try:
-            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            await asyncio.to_thread(path.write_text, json.dumps(self.limits.snapshot()), encoding="utf-8")
-        except OSError as exc:
-            self.ctx.logger.warning("daily usage counters not saved: %s", exc)
-
     def _log_adoption(self) -> None:
         adoption = self._adoption
         if adoption is None:
@@ -269,9 +218,8 @@ def _matched(kwargs: dict, name: str) -> str:
     return str(groups.get(name) or "").strip() if isinstance(groups, dict) else ""
 
 
-def _aspect_or_none(aspect: Any) -> Optional[str]:
-    value = str(aspect or "").strip()
-    return value if value in ASPECTS else None
+def _is_admin(kwargs: dict) -> bool:
+    return truthy(kwargs.get("is_local_operator"))
 
 
 def create_plugin() -> LLM2PicPlugin:

@@ -1,1 +1,1 @@
-"""Thin front ends: each adapts one chat framework (or the command line) to the drawing core."""
+"""Thin adapters from chat hosts (MaiBot, the CLI, NoneBot2, AstrBot) to the host-neutral `drawing` core."""

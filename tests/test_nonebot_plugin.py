@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from gradio_servers import LabServer
-from llm2pic import chat_text
+from llm2pic import phrases
 from llm2pic.config.model import Config
 from nonebot_harness import (GROUP_ID, SUPERUSER_ID, USER_ID, app, bot_dir, drained, expect_image,  # noqa: F401
                              expect_text, group_message, private_message, receive, running, runtime)
 
 pytestmark = pytest.mark.gradio_server
 
-ACK = chat_text.ack(Config().jobs.ack_message, 0)
+ACK = phrases.acknowledgement(Config().jobs.ack_message, 0)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ async def test_private_chat_gets_its_image_in_the_private_chat(app, bot_dir, lab
 
 async def test_pic_help(app, bot_dir, lab):
     async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
-        expect_text(ctx, chat_text.HELP)
+        expect_text(ctx, phrases.HELP)
         await receive(bot, group_message("/pic help"))
 
 
@@ -91,14 +91,14 @@ async def test_backend_failure_is_one_honest_sentence(app, bot_dir, lab):
 
 async def test_empty_draw_gets_the_usage_and_a_lookalike_command_is_not_ours(app, bot_dir, lab):
     async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
-        expect_text(ctx, chat_text.EMPTY_DRAW)
+        expect_text(ctx, phrases.EMPTY_DRAW)
         await receive(bot, group_message("/draw"))
         await receive(bot, group_message("/drawing a cat"))  # no call expected: nonebug fails on any
 
 
 async def test_pic_again_draws_the_last_prompt_again(app, bot_dir, lab):
     async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
-        expect_text(ctx, chat_text.NOTHING_TO_REPEAT)
+        expect_text(ctx, phrases.NOTHING_TO_REPEAT)
         await receive(bot, group_message("/pic again", message_id=1))
         expect_text(ctx, ACK)
         expect_image(ctx)
@@ -111,8 +111,8 @@ async def test_pic_again_draws_the_last_prompt_again(app, bot_dir, lab):
 
 async def test_missing_config_file_means_the_defaults_and_says_where_to_put_one(app, bot_dir, logs):
     async with running(app, bot_dir, None) as (ctx, bot):
-        assert runtime().config == Config()
-        expect_text(ctx, chat_text.HELP)
+        assert runtime().service.config == Config()
+        expect_text(ctx, phrases.HELP)
         await receive(bot, group_message("/pic"))
     assert any("no LLM2Pic config at" in line and str(bot_dir / "llm2pic.toml") in line and "LLM2PIC_CONFIG" in line
                for line in logs), logs
@@ -121,7 +121,7 @@ async def test_missing_config_file_means_the_defaults_and_says_where_to_put_one(
 async def test_broken_config_refuses_to_draw_and_the_bot_keeps_running(app, bot_dir, logs):
     async with running(app, bot_dir, raw="[limits]\nuser_cooldown = -5\n") as (ctx, bot):
         assert runtime().service is None
-        expect_text(ctx, chat_text.CONFIG_BROKEN)
+        expect_text(ctx, phrases.CONFIG_BROKEN)
         await receive(bot, group_message("/draw a cat"))
     assert any("not usable" in line and "user_cooldown" in line for line in logs), logs
 

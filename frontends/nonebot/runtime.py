@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Optional
 
-import httpx
 from nonebot import logger as nonebot_logger
 from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, MessageEvent, PrivateMessageEvent
 from nonebot.permission import SUPERUSER
 
-from ... import chat_text
-from ...backends.tls import shared_tls_context
-from ...config.model import Config
 from ...config.secrets import config_secrets
-from ...host_glue import forward_logs
-from ...limits import Who
-from ...prompt.openai_chat import chat_llm_from_config
+from ...drawing.admission import Who
+from ...drawing.llm_endpoint import endpoint_llm
+from ...drawing.service import DrawingService
+from ...phrases import CONFIG_BROKEN
 from ...prompt.types import Persona, PromptInput
-from ._interim_service import DrawingService
+from ..maibot.host import forward_logs  # SDK-free: redacts and forwards this package's log records
 from .port import ChatAddress, OneBotChat
 from .settings import read_config
 
@@ -35,10 +33,9 @@ class Runtime:
 
     def __init__(self) -> None:
         self.service: Optional[DrawingService] = None
-        self.config: Optional[Config] = None
         self.config_broken = False
         self._port = OneBotChat()
-        self._llm_client: Optional[httpx.AsyncClient] = None
+        self._resources = AsyncExitStack()  # the [llm] endpoint's client
         self._log_secrets: list[str] = []
 
     # --- lifecycle (the driver's startup and shutdown hooks) ---------------------------------------
@@ -46,13 +43,11 @@ class Runtime:
     async def start(self, config_path: Path) -> None:
         forward_logs(_LoguruTarget(), self._log_secrets)
         reading = read_config(config_path, log)
-        self.config, self.config_broken = reading.config, reading.config is None
-        if reading.config is None:
+        config, self.config_broken = reading.config, reading.config is None
+        if config is None:
             return
-        config = reading.config
         self._log_secrets[:] = config_secrets(config, os.environ)
-        self._llm_client = httpx.AsyncClient(verify=shared_tls_context())
-        llm = chat_llm_from_config(config.llm, self._llm_client)
+        llm = await self._resources.enter_async_context(endpoint_llm(config.llm))
         usage_file = reading.path.with_name(reading.path.stem + ".usage.json")
         self.service = DrawingService(config, self._port, llm=llm, usage_file=usage_file)
         await self.service.start()
@@ -64,26 +59,21 @@ class Runtime:
         service, self.service = self.service, None
         if service is not None:
             await service.close()
-        if self._llm_client is not None:
-            await self._llm_client.aclose()
-            self._llm_client = None
+        await self._resources.aclose()
 
     # --- commands ----------------------------------------------------------------------------------
 
     def commands_on(self) -> bool:
         """The rule of every command matcher: off in config means another plugin may take /draw."""
-        return self.config_broken or (self.config is not None and self.config.components.enable_direct_pic_command)
+        return self.config_broken or (self.service is not None and self.service.commands_enabled)
 
     async def draw(self, bot: Bot, event: MessageEvent, text: str) -> None:
         who = who_of(event)
         if who is None or not await self._usable(who):
             return
-        if not text:
-            await self.service.say(who.chat_id, chat_text.EMPTY_DRAW)
-            return
-        await self.service.submit(who, self._job(text, selfie=False), origin="draw",
-                                  use_llm=self.config.jobs.draw_command_uses_llm,
-                                  is_admin=await is_superuser(bot, event))
+        await self.service.draw_command(who, self._job(text, selfie=False),
+                                        use_llm=self.service.config.jobs.draw_command_uses_llm,
+                                        is_admin=await is_superuser(bot, event))
 
     async def selfie(self, bot: Bot, event: MessageEvent, text: str) -> None:
         who = who_of(event)
@@ -99,7 +89,7 @@ class Runtime:
         await self.service.pic(who, sub, is_admin=await is_superuser(bot, event))
 
     def _job(self, text: str, *, selfie: bool) -> PromptInput:
-        llm = self.config.llm
+        llm = self.service.config.llm
         return PromptInput(request_text=text, persona=Persona(llm.persona_nickname, llm.persona_personality),
                            selfie=selfie)
 
@@ -107,7 +97,7 @@ class Runtime:
         if self.service is not None:
             return True
         if self.config_broken:  # the reason is in the log since startup
-            await self._port.send_text(who.chat_id, chat_text.CONFIG_BROKEN)
+            await self._port.send_text(who.chat_id, CONFIG_BROKEN)
         return False
 
 

@@ -6,7 +6,7 @@ suite, on a session event loop the rest does not use), so this module does what 
 lifespan. The lifespan runs per test and inside the test's own task (an anyio task group must end in
 the task that began it), so every test gets a freshly started LLM2Pic on its own event loop.
 
-Events go through `nonebot.message.handle_event`, NoneBot's real dispatch (command parsing, rules,
+Events go through the OneBot v11 `Bot.handle_event` and NoneBot's real dispatch (command parsing, rules,
 priorities), inside `app.test_api()`, whose fake OneBot bot checks each API call against what the test
 expects, in order.
 """
@@ -77,9 +77,15 @@ async def running(app, bot_dir: Path, config: Optional[dict] = None, *, raw: Opt
     async with app.test_api() as ctx:
         bot = ctx.create_bot(base=Bot, self_id=BOT_ID)
         # What nonebug's lifespan_ctx does for a driver without an ASGI app.
-        async with nonebot.get_driver()._lifespan:
+        lifespan = nonebot.get_driver()._lifespan
+        await lifespan.startup()
+        try:
             yield ctx, bot
             await drained(ctx)
+        finally:
+            # Not `async with lifespan`: that hands a failing test's exception to the lifespan's task
+            # group, which then never resets, and every later test finds it "already started".
+            await lifespan.shutdown()
 
 
 async def drained(ctx, timeout: float = 60.0) -> None:
@@ -97,9 +103,9 @@ def _pending() -> int:
 
 
 async def receive(bot, event) -> None:
-    from nonebot.message import handle_event
-
-    await handle_event(bot, event)
+    """As the OneBot v11 adapter hands an event over: its own checks first (an @ of the bot, the bot's
+    nickname → `to_me`, removed from the message), then NoneBot's dispatch."""
+    await bot.handle_event(event)
 
 
 # --- OneBot v11 events ---------------------------------------------------------------------------

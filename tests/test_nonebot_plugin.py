@@ -8,7 +8,7 @@ import pytest
 from gradio_servers import LabServer
 from llm2pic import phrases
 from llm2pic.config.model import Config
-from nonebot_harness import (GROUP_ID, SUPERUSER_ID, USER_ID, app, bot_dir, drained, expect_image,  # noqa: F401
+from nonebot_harness import (BOT_ID, GROUP_ID, SUPERUSER_ID, USER_ID, app, bot_dir, drained, expect_image,  # noqa: F401
                              expect_text, group_message, private_message, receive, running, runtime)
 
 pytestmark = pytest.mark.gradio_server
@@ -26,11 +26,12 @@ def lab():
         server.stop()
 
 
-def config_for(lab, endpoint: str = "", **limits) -> dict:
+def config_for(lab, endpoint: str = "", components: dict | None = None, **limits) -> dict:
     backend = {"type": "gradio", "name": "lab", "base_url": lab.url, "preset": "z-image-turbo"}
     if endpoint:
         backend.update(preset="none", api_name=endpoint)
-    return {"backends": [backend], "chain": {"max_attempts": 1}, "limits": {"user_cooldown": 0, **limits}}
+    return {"backends": [backend], "chain": {"max_attempts": 1}, "limits": {"user_cooldown": 0, **limits},
+            "components": components or {}}
 
 
 @pytest.fixture
@@ -136,3 +137,22 @@ async def test_text_is_always_plain_text_and_a_gone_bot_is_a_failed_send(app, bo
         assert await port.send_text(ChatAddress("10000", "group", GROUP_ID).chat_id(), "[CQ:at,qq=all] hi")
         assert not await port.send_text(ChatAddress("20000", "group", GROUP_ID).chat_id(), "hi")
         assert not await port.send_text("stream-1234", "hi")
+
+
+async def test_trigger_phrases_draw_when_the_bot_is_addressed(app, bot_dir, lab):
+    triggers = {"trigger_phrases": ["画一张", "来张自拍"]}
+    async with running(app, bot_dir, config_for(lab, components=triggers)) as (ctx, bot):
+        await receive(bot, group_message("画一张橘猫", message_id=1))  # not addressed: not for the bot
+        expect_text(ctx, ACK)
+        expect_image(ctx)
+        await receive(bot, group_message(f"[CQ:at,qq={BOT_ID}] 帮我画一张橘猫", message_id=2))
+        await drained(ctx)
+        expect_text(ctx, Config().jobs.selfie_ack_message, group_id=None, user_id=USER_ID)
+        expect_image(ctx, group_id=None, user_id=USER_ID)
+        await receive(bot, private_message("来张自拍吧"))  # a private chat needs no mention
+
+
+async def test_trigger_phrases_are_off_by_default(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        await receive(bot, group_message(f"[CQ:at,qq={BOT_ID}] 画一张橘猫"))
+        await receive(bot, private_message("来张自拍"))

@@ -18,6 +18,8 @@ from ...drawing.admission import Who
 from ...drawing.llm_endpoint import endpoint_llm
 from ...drawing.service import DrawingService
 from ...phrases import CONFIG_BROKEN
+from ...prompt.safety import normalize
+from ...prompt.selfie import is_selfie_request
 from ...prompt.types import Persona, PromptInput
 from ..maibot.host import forward_logs  # SDK-free: redacts and forwards this package's log records
 from .port import ChatAddress, OneBotChat
@@ -87,6 +89,32 @@ class Runtime:
         if who is None or not await self._usable(who):
             return
         await self.service.pic(who, sub, is_admin=await is_superuser(bot, event))
+
+    # --- the natural-language trigger ([components] trigger_phrases; off while the list is empty) -------
+
+    def wants_to_draw(self, event: MessageEvent) -> bool:
+        """The rule of the on_message matcher: a trigger phrase, and in a group (by default) the bot addressed."""
+        service = self.service
+        if service is None or not service.tool_enabled:
+            return False
+        components = service.config.components
+        if not components.trigger_phrases:
+            return False
+        if isinstance(event, GroupMessageEvent) and components.trigger_needs_mention and not event.is_tome():
+            return False
+        text = normalize(event.get_plaintext())
+        return any(normalize(phrase) in text for phrase in components.trigger_phrases)
+
+    async def natural(self, bot: Bot, event: MessageEvent) -> None:
+        who = who_of(event)
+        if who is None or self.service is None:
+            return
+        text = event.get_plaintext().strip()
+        selfie = is_selfie_request(text, self.service.config.selfie.trigger_words)
+        # "tool": the chat asked in its own words, as with MaiBot's planner (a repeat within
+        # [jobs] merge_window joins the picture already being drawn).
+        await self.service.submit(who, self._job(text, selfie=selfie), origin="tool", use_llm=True,
+                                  is_admin=await is_superuser(bot, event))
 
     def _job(self, text: str, *, selfie: bool) -> PromptInput:
         llm = self.service.config.llm

@@ -3,6 +3,8 @@ commands, and a real Gradio app (the lab app under Gradio 6) drawing on 127.0.0.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gradio_servers import LabServer
@@ -156,3 +158,43 @@ async def test_trigger_phrases_are_off_by_default(app, bot_dir, lab):
     async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
         await receive(bot, group_message(f"[CQ:at,qq={BOT_ID}] 画一张橘猫"))
         await receive(bot, private_message("来张自拍"))
+
+
+class FakeChatEndpoint:
+    """An OpenAI-compatible /chat/completions on 127.0.0.1 (the answer shape of
+    drawing/llm_endpoint.py `_content`): records each request, answers one image prompt."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict, dict]] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
+        self.requests.append((headers, json.loads(body)))
+        answer = {"choices": [{"message": {"role": "assistant",
+                                           "content": '{"prompt": "a girl taking a selfie on a beach at sunset"}'}}]}
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+
+async def test_selfie_prompt_comes_from_the_llm_endpoint_with_the_configured_persona(app, bot_dir, lab, logs):
+    from loopback_server import serve
+
+    endpoint, key = FakeChatEndpoint(), "sk-nonebot-test-0123456789"
+    with serve(endpoint) as url:
+        config = config_for(lab)
+        config["llm"] = {"base_url": f"{url}/v1", "model": "test-chat", "api_key": key, "persona_nickname": "小画"}
+        async with running(app, bot_dir, config) as (ctx, bot):
+            expect_text(ctx, Config().jobs.selfie_ack_message)
+            image = expect_image(ctx)
+            await receive(bot, group_message("/selfie 在海边"))
+    assert image.image is not None
+    (headers, body), = endpoint.requests
+    assert headers["authorization"] == f"Bearer {key}" and body["model"] == "test-chat"
+    assert "小画" in json.dumps(body["messages"], ensure_ascii=False)
+    assert "在海边" in json.dumps(body["messages"], ensure_ascii=False)
+    assert any("a girl taking a selfie on a beach at sunset" in line for line in logs), logs
+    assert not any(key in line for line in logs)

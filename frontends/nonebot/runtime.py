@@ -18,6 +18,7 @@ from ...drawing.admission import Who
 from ...drawing.llm_endpoint import endpoint_llm
 from ...drawing.service import DrawingService
 from ...phrases import CONFIG_BROKEN
+from ...redaction import redact
 from ...prompt.safety import normalize
 from ...prompt.selfie import is_selfie_request
 from ...prompt.types import Persona, PromptInput
@@ -44,6 +45,14 @@ class Runtime:
 
     async def start(self, config_path: Path) -> None:
         forward_logs(_LoguruTarget(), self._log_secrets)
+        try:
+            await self._start(config_path)
+        except Exception as exc:  # whatever it is, the bot itself keeps running
+            log.error("LLM2Pic could not start and will not draw: %s: %s", type(exc).__name__, redact(str(exc)))
+            await self.stop()
+            self.config_broken = True
+
+    async def _start(self, config_path: Path) -> None:
         reading = read_config(config_path, log)
         config, self.config_broken = reading.config, reading.config is None
         if config is None:

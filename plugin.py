@@ -18,9 +18,9 @@ from maibot_sdk.types import ToolParameterInfo, ToolParamType
 from . import chat_text
 from .aspects import ASPECTS
 from .config.model import Config
-from .config.sdk_model import sdk_model
+from .frontends.maibot.config_model import sdk_model
 from .config.secrets import config_secrets
-from .config.upgrade import Adoption, adopt_config_file
+from .frontends.maibot.config_adoption import Adoption, adopt_config_file
 from .host_glue import HostChat, forward_logs, requester_from_records, truthy
 from .imaging.workers import ImageWorkers
 from .limits import Limits, Who

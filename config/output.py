@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Optional
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,36 +20,13 @@ _COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 @dataclass(frozen=True)
 class CropAmount:
-    """How much to cut from one side: pixels, or percent of that side's axis."""
+    """How much to cut from one side: pixels, or percent of that side's axis (`imaging.crop` applies it)."""
 
     value: float = 0.0
     percent: bool = False
 
-    def pixels(self, axis_length: int) -> int:
-        if self.percent:
-            return int(round(axis_length * self.value / 100))
-        return int(self.value)
-
     def __bool__(self) -> bool:
         return self.value > 0
-
-
-@dataclass(frozen=True)
-class CropPlan:
-    """The crop of every side; `box` turns it into a Pillow box for one image size."""
-
-    top: CropAmount = CropAmount()
-    bottom: CropAmount = CropAmount()
-    left: CropAmount = CropAmount()
-    right: CropAmount = CropAmount()
-
-    def box(self, width: int, height: int) -> Optional[tuple[int, int, int, int]]:
-        """(left, upper, right, lower), or None when the crop would leave nothing of this image."""
-        left, right = self.left.pixels(width), self.right.pixels(width)
-        top, bottom = self.top.pixels(height), self.bottom.pixels(height)
-        if left + right >= width or top + bottom >= height:
-            return None
-        return left, top, width - right, height - bottom
 
 
 def parse_crop_amount(value: Any, key: str) -> CropAmount:
@@ -228,31 +205,24 @@ class OutputSection(BaseModel):
         if "crop_percent" in self.model_fields_set and "crop_pixels" in self.model_fields_set \
                 and self.crop_percent and self.crop_pixels:
             raise ValueError("set crop_pixels or crop_percent, not both")
-        plan = self._plan()
+        amounts = self.crop_amounts()
         for first, second in (("top", "bottom"), ("left", "right")):
-            a, b = getattr(plan, first), getattr(plan, second)
+            a, b = amounts[first], amounts[second]
             if a.percent and b.percent and a.value + b.value >= 100:
                 raise ValueError(f"crop_{first} + crop_{second} = {a.value + b.value:g}% would leave nothing "
                                  "of the image; the two must sum to less than 100%")
         return self
 
-    def _plan(self) -> CropPlan:
+    def crop_amounts(self) -> dict[str, CropAmount]:
+        """What to cut from each side (top, bottom, left, right): the per-side keys, or else the classic
+        one-side crop. Whether to crop at all is `crop_enabled`; `imaging.crop` turns this into a box."""
         sides = {side: parse_crop_amount(getattr(self, f"crop_{side}"), f"crop_{side}") for side in SIDES}
         if not any(sides.values()):
             if self.crop_percent:
                 sides[self.crop_position] = CropAmount(self.crop_percent, percent=True)
             else:
                 sides[self.crop_position] = CropAmount(float(self.crop_pixels))
-        return CropPlan(**sides)
-
-    def crop_plan(self) -> Optional[CropPlan]:
-        """The crop to apply, or None when cropping is off or every side is zero."""
-        if not self.crop_enabled:
-            return None
-        plan = self._plan()
-        if not any((plan.top, plan.bottom, plan.left, plan.right)):
-            return None
-        return plan
+        return sides
 
     def background_rgb(self) -> tuple[int, int, int]:
         value = int(self.alpha_background[1:], 16)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from llm2pic.config.backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig
 from llm2pic.config.backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
 from llm2pic.config.model import Config
-from llm2pic.config.sdk_model import sdk_model
+from llm2pic.frontends.maibot.config_model import sdk_model
 from llm2pic.config.ui import EN, ui
 
 from maibot_sdk import PluginConfigBase  # a hard dependency: a missing SDK must fail, not skip  # noqa: E402

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .quiet_hours import format_quiet_hours, parse_quiet_hours
 from .ui import section_i18n, ui
 
 
@@ -118,7 +119,5 @@ class LimitsSection(BaseModel):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
-        from ..limits import format_quiet_hours, parse_quiet_hours  # here: the CLI never loads the limiter
-
         span = parse_quiet_hours(value)
         return format_quiet_hours(span) if span else ""

@@ -6,8 +6,14 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..prompt.safety import DEFAULT_FORBIDDEN_WORDS
 from .ui import section_i18n, ui
+
+# Sensible defaults for a group chat that must not get the bot account banned; admins extend them.
+DEFAULT_FORBIDDEN_WORDS: tuple[str, ...] = (
+    "nsfw", "nude", "naked", "porn", "pornographic", "hentai", "sex", "sexual", "explicit",
+    "genitals", "nipples", "loli", "shota", "gore", "child porn",
+    "色情", "裸体", "裸照", "全裸", "黄图", "色图", "涩图", "做爱", "性交", "血腥", "虐杀", "儿童色情",
+)
 
 
 class SafetySection(BaseModel):

@@ -7,8 +7,11 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..aspects import ASPECTS
-from ..prompt.selfie import DEFAULT_TRIGGER_WORDS
 from .ui import section_i18n, ui
+
+DEFAULT_TRIGGER_WORDS: tuple[str, ...] = (
+    "自拍", "拍张照片", "拍张照", "拍张图", "拍个照", "发张照片", "你的照片", "selfie",
+)
 
 
 class SelfieSection(BaseModel):

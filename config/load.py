@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..redaction import redact
 from . import legacy
+from .backend_types import BACKEND_TYPES
 from .model import Config
 
 import tomllib
@@ -109,7 +110,7 @@ def _dotted(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("gradio", "openai", "hf_inference", "sd_webui", "comfyui") and parts and parts[-1].startswith("["):
+        elif item in BACKEND_TYPES and parts and parts[-1].startswith("["):
             continue  # pydantic names the union branch; the user does not need it
         else:
             parts.append(("." if parts else "") + str(item))

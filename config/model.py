@@ -7,8 +7,8 @@ from typing import Annotated, Union
 from pydantic import Field, field_validator, model_validator
 
 from ..aspects import parse_aspect
-from .backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig, default_backends
-from .backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
+from .backend_types import BACKEND_TYPES
+from .backends import default_backends
 from .llm import LLMSection
 from .safety import SafetySection
 from .selfie import SelfieSection
@@ -21,11 +21,8 @@ from .ui import section_i18n
 
 CONFIG_VERSION = "1.0.0"
 
-BackendConfig = Annotated[
-    Union[GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendConfig, SDWebUIBackendConfig,
-          ComfyUIBackendConfig],
-    Field(discriminator="type"),
-]
+# one `[[backends]]` entry: the `type` key picks the config class (see backend_types.py)
+BackendConfig = Annotated[Union[tuple(kind.config for kind in BACKEND_TYPES.values())], Field(discriminator="type")]
 
 
 class PluginSection(Section):

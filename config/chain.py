@@ -12,7 +12,7 @@ from .ui import section_i18n
 class ChainSection(Section):
     __ui_label__ = "后端切换"
     __ui_icon__ = "git-branch"
-    __ui_order__ = 4
+    __ui_order__ = 40
     __ui_i18n__ = section_i18n("Backend fallback")
 
     max_attempts: int = setting(

@@ -12,7 +12,7 @@ from .ui import section_i18n
 class ComponentsSection(Section):
     __ui_label__ = "功能开关"
     __ui_icon__ = "toggle-left"
-    __ui_order__ = 2
+    __ui_order__ = 20
     __ui_i18n__ = section_i18n("Features")
 
     enable_image_generation: bool = setting(
@@ -30,7 +30,7 @@ class ComponentsSection(Section):
 class JobsSection(Section):
     __ui_label__ = "画图任务"
     __ui_icon__ = "list-todo"
-    __ui_order__ = 3
+    __ui_order__ = 30
     __ui_i18n__ = section_i18n("Drawing jobs")
 
     ack_message: str = setting(

@@ -14,7 +14,7 @@ from .ui import section_i18n
 class LimitsSection(Section):
     __ui_label__ = "频率与额度"
     __ui_icon__ = "gauge"
-    __ui_order__ = 9
+    __ui_order__ = 90
     __ui_i18n__ = section_i18n("Limits and quotas")
 
     user_cooldown: float = setting(

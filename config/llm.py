@@ -15,7 +15,7 @@ from .ui import section_i18n
 class LLMSection(Section):
     __ui_label__ = "提示词 LLM"
     __ui_icon__ = "message-square"
-    __ui_order__ = 6
+    __ui_order__ = 60
     __ui_i18n__ = section_i18n("Prompt LLM")
 
     model_name: str = setting(

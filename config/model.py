@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Any, Mapping, Union
 
 from pydantic import Field, field_validator, model_validator
 
 from ..aspects import parse_aspect
 from .backend_types import BACKEND_TYPES
+from .backend_forms import fold_forms
 from .backends import default_backends
 from .llm import LLMSection
 from .safety import SafetySection
@@ -43,7 +44,7 @@ class PluginSection(Section):
 class GenerationSection(Section):
     __ui_label__ = "生成"
     __ui_icon__ = "sliders-horizontal"
-    __ui_order__ = 5
+    __ui_order__ = 50
     __ui_i18n__ = section_i18n("Generation")
 
     aspect: str = setting(
@@ -100,6 +101,7 @@ class Config(Section):
         hint_zh="后端列表，按顺序依次尝试，第一个成功的出图；请在源码（TOML）模式中编辑",
         hint_en="Backends tried in order; the first that succeeds draws the image. Edit them in the source (TOML) view.",
         factory=default_backends,
+        hidden=True,  # a form cannot edit a list of mixed types: the WebUI shows the sections of backend_forms.py
     )
     generation: GenerationSection = Field(default_factory=GenerationSection)
     llm: LLMSection = Field(default_factory=LLMSection)
@@ -110,6 +112,12 @@ class Config(Section):
     limits: LimitsSection = Field(default_factory=LimitsSection)
     components: ComponentsSection = Field(default_factory=ComponentsSection)
     jobs: JobsSection = Field(default_factory=JobsSection)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_backend_forms(cls, data: Any) -> Any:
+        """Edits made in the WebUI's backend sections become `[[backends]]` entries (backend_forms.py)."""
+        return fold_forms(data, default_backends)[0] if isinstance(data, Mapping) else data
 
     @field_validator("backends")
     @classmethod

@@ -53,7 +53,7 @@ def parse_crop_amount(value: Any, key: str) -> CropAmount:
 class OutputSection(Section):
     __ui_label__ = "输出"
     __ui_icon__ = "image"
-    __ui_order__ = 10
+    __ui_order__ = 100
     __ui_i18n__ = section_i18n("Output")
 
     crop_enabled: bool = setting(

@@ -20,7 +20,7 @@ DEFAULT_FORBIDDEN_WORDS: tuple[str, ...] = (
 class SafetySection(Section):
     __ui_label__ = "内容安全"
     __ui_icon__ = "shield"
-    __ui_order__ = 8
+    __ui_order__ = 80
     __ui_i18n__ = section_i18n("Content safety")
 
     enabled: bool = setting(

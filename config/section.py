@@ -12,9 +12,11 @@ A new section is a `Section` subclass with its `__ui_*__` class variables and on
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Optional
+import types
+from functools import lru_cache
+from typing import Any, Callable, ClassVar, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticUndefined
 
 from .ui import ui
@@ -31,6 +33,28 @@ class Section(BaseModel):
     __ui_icon__: ClassVar[str] = ""
     __ui_order__: ClassVar[int] = 0
     __ui_i18n__: ClassVar[dict[str, dict[str, str]]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_number_is_not_set(cls, data: Any) -> Any:
+        """An optional number given as "" (or blanks) is not set: MaiBot's WebUI shows an optional
+        number as a text box and sends "" when it is cleared, and TOML has no null to write instead."""
+        if not isinstance(data, dict):
+            return data
+        blank = [key for key in optional_numbers(cls) if isinstance(data.get(key), str) and not data[key].strip()]
+        return {**data, **dict.fromkeys(blank)} if blank else data
+
+
+@lru_cache(maxsize=None)
+def optional_numbers(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `cls` typed Optional[int] or Optional[float]."""
+    found = []
+    for name, info in cls.model_fields.items():
+        args = get_args(info.annotation)
+        if get_origin(info.annotation) in (Union, types.UnionType) and type(None) in args \
+                and {arg for arg in args if arg is not type(None)} <= {int, float}:
+            found.append(name)
+    return tuple(found)
 
 
 def setting(

@@ -17,7 +17,7 @@ DEFAULT_TRIGGER_WORDS: tuple[str, ...] = (
 class SelfieSection(Section):
     __ui_label__ = "自拍"
     __ui_icon__ = "camera"
-    __ui_order__ = 7
+    __ui_order__ = 70
     __ui_i18n__ = section_i18n("Selfie")
 
     appearance: str = setting(

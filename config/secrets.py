@@ -55,7 +55,7 @@ def _walk(value: Any, environ: Mapping[str, str], found: list[str]) -> None:
             if isinstance(item, SecretStr):
                 found.append(item.get_secret_value().strip())
             elif name.endswith("_env") and isinstance(item, str) and item.strip():
-                found.append(environ.get(item.strip(), "").strip())
+                found.append(secret_from("", item, environ))
                 if not looks_like_variable_name(item.strip()):
                     found.append(item.strip())
             elif isinstance(item, str) and "@" in item:

@@ -7,7 +7,9 @@ A new key is one line in its section::
     max_images: int = setting(1, "每次张数", "Images per request", "一次画几张", "Images drawn per request.",
                               ge=1, le=4)
 
-A new section is a `Section` subclass with its `__ui_*__` class variables and one field in `model.Config`.
+A new section is a `Section` subclass with its `__ui_*__` class variables (`__ui_order__` counts in tens
+from 20; 10–14 are the WebUI's backend forms), one field in `model.Config` and its block in
+config.example.toml, in that order (tests/test_config_webui.py checks all three).
 """
 
 from __future__ import annotations

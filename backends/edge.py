@@ -15,9 +15,10 @@ import httpx
 
 from ..errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from .http import read_capped
+from ..phrases import DOWNLOAD_LOST
 
 if TYPE_CHECKING:
-    from ..imaging.addresses import Resolver
+    from .addresses import Resolver
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -90,7 +91,7 @@ async def download_image(
     retried here once, and if the image still cannot be had the error is `outcome_unknown` so
     that nobody regenerates it automatically.
     """
-    from ..imaging.fetch import fetch_image  # here: a Gradio draw (files on its own server) never needs it
+    from .download import fetch_image  # here: a Gradio draw (files on its own server) never needs it
 
     extra = {"resolver": resolver} if resolver is not None else {}
     last: Optional[BackendError] = None
@@ -108,4 +109,4 @@ async def download_image(
     assert last is not None
     raise TransientError(f"generated image could not be downloaded: {redact(last.detail)}", backend=backend,
                          outcome_unknown=True,
-                         user_message="图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。")
+                         user_message=DOWNLOAD_LOST)

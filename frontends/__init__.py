@@ -1,1 +1,1 @@
-"""The front ends: thin adapters from a chat host (or the command line) to the drawing core."""
+"""Thin adapters from chat hosts (MaiBot, the CLI, NoneBot2, AstrBot) to the host-neutral `drawing` core."""

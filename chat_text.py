@@ -13,6 +13,7 @@ NOTHING_TO_REPEAT = "这里还没有画过图，先用 /draw 画一张吧。"
 EMPTY_DRAW = "要画什么呢？用法：/draw 一只戴帽子的橘猫"
 DISABLED = "画图功能没有开启。"
 SHUTTING_DOWN = "画图插件正在重新加载，稍后再试吧。"
+CONFIG_BROKEN = "画图插件的配置有误，暂时画不了，请管理员看一下日志。"
 
 HELP = """画图插件用法：
 /draw <描述>  按描述画一张，如 /draw 夕阳下的橘猫

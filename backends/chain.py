@@ -21,15 +21,15 @@ from typing import Awaitable, Callable, Optional, Sequence
 
 from ..config.chain import ChainSection
 from ..redaction import redacted_traceback
-from .base import (Backend, BackendError, ConfigurationError, ContentRejectedError, GeneratedImage, GenerationRequest,
-                   ProgressCallback, ProgressEvent, ProtocolError, QuotaError, TransientError, no_progress)
+from .base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..errors import (BackendError, ConfigurationError, ContentRejectedError, DeadlineReached, ProtocolError, QuotaError,
+                      TransientError)
 from .quota_groups import SharedQuotas
+from ..phrases import NO_BACKEND, OUTCOME_UNKNOWN, all_paused, backend_paused, backend_ready
 
 log = logging.getLogger(__name__)
 
 MAX_COOLDOWN = 24 * 3600.0
-UNKNOWN_OUTCOME_MESSAGE = "请求已经发出但没有收到结果，可能已经扣费；为避免重复扣费没有自动重试，请稍后再试。"
-DEADLINE_MESSAGE = "画图超时了，稍后再试试吧。"
 
 
 @dataclass
@@ -64,18 +64,10 @@ class BackendStatus:
     def user_line(self) -> str:
         """One Chinese line for the chat: no upstream text."""
         if self.available:
-            return f"{self.name}：正常" if not self.consecutive_failures else \
-                f"{self.name}：可用（最近连续失败 {self.consecutive_failures} 次）"
-        minutes = max(1, math.ceil(self.cooldown_remaining / 60))
-        return f"{self.name}：暂停中，约 {minutes} 分钟后恢复（{_reason_zh(self.open_reason)}）"
-
-
-def _reason_zh(reason: str) -> str:
-    if reason.startswith("quota"):
-        return "额度用完"
-    if reason.startswith("rate"):
-        return "服务端要求稍后再试"
-    return "连续失败"
+            return backend_ready(self.name, self.consecutive_failures)
+        pause = "quota" if self.open_reason.startswith("quota") else \
+            "rate" if self.open_reason.startswith("rate") else "failures"
+        return backend_paused(self.name, self.cooldown_remaining, pause)
 
 
 class _DeadlineReached(Exception):
@@ -141,7 +133,7 @@ class BackendChain:
         `deadline` is the whole job's budget in seconds (default: `[chain] deadline`).
         """
         if not self.backends:
-            raise ConfigurationError("no backend is enabled", user_message="没有启用任何画图后端，请管理员检查配置。")
+            raise ConfigurationError("no backend is enabled", user_message=NO_BACKEND)
         deadline_at = self._clock() + (deadline if deadline is not None else self.settings.deadline)
         errors: list[BackendError] = []
         unknown_paid: Optional[BackendError] = None
@@ -174,7 +166,7 @@ class BackendChain:
                 errors.append(exc)
                 if exc.outcome_unknown and backend.paid:
                     unknown_paid = exc
-                    progress(ProgressEvent("log", backend=backend.name, message=UNKNOWN_OUTCOME_MESSAGE))
+                    progress(ProgressEvent("log", backend=backend.name, message=OUTCOME_UNKNOWN))
                 continue
             self._states[backend.name] = _BreakerState()
             return images
@@ -189,16 +181,16 @@ class BackendChain:
             attempt += 1
             remaining = deadline_at - self._clock()
             if remaining <= 0:
-                raise _DeadlineReached(TransientError("job deadline reached before the backend was tried",
-                                                      backend=backend.name, user_message=DEADLINE_MESSAGE))
+                raise _DeadlineReached(DeadlineReached("job deadline reached before the backend was tried",
+                                                       backend=backend.name))
             progress(ProgressEvent("backend", backend=backend.name,
                                    message=f"{backend.name} 正在画图" + (f"（第 {attempt} 次尝试）" if attempt > 1 else "")))
             try:
                 return await asyncio.wait_for(self._generate(backend, request, progress), remaining)
             except asyncio.TimeoutError:
-                raise _DeadlineReached(TransientError(
+                raise _DeadlineReached(DeadlineReached(
                     f"job deadline reached while the backend was working (attempt {attempt})", backend=backend.name,
-                    outcome_unknown=True, user_message=UNKNOWN_OUTCOME_MESSAGE if backend.paid else DEADLINE_MESSAGE,
+                    outcome_unknown=True, user_message=OUTCOME_UNKNOWN if backend.paid else None,
                 )) from None
             except TransientError as exc:
                 if exc.outcome_unknown and backend.paid:
@@ -274,7 +266,7 @@ class BackendChain:
         """The error that explains the failed job best (its user_message goes to the chat)."""
         if unknown_paid is not None:
             return TransientError(unknown_paid.detail, backend=unknown_paid.backend, outcome_unknown=True,
-                                  user_message=_own_message(unknown_paid) or UNKNOWN_OUTCOME_MESSAGE)
+                                  user_message=_own_message(unknown_paid) or OUTCOME_UNKNOWN)
         if errors:
             quota = [error for error in errors if isinstance(error, QuotaError)]
             if len(quota) == len(errors):
@@ -284,9 +276,8 @@ class BackendChain:
             return errors[-1]
         waits = [status.cooldown_remaining for status in self.status() if not status.available]
         wait = min(waits) if waits else 0.0
-        minutes = max(1, math.ceil(wait / 60))
         return TransientError(f"every backend is paused by its circuit breaker (next in {wait:.0f}s)",
-                              retry_after=wait, user_message=f"画图服务暂时都不可用，约 {minutes} 分钟后再试。")
+                              retry_after=wait, user_message=all_paused(wait))
 
 
 def _own_message(error: BackendError) -> Optional[str]:

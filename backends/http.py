@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from .base import (MAX_SERVER_WAIT, BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError,
-                   server_number)
+from ..server_numbers import MAX_SERVER_WAIT, server_number
+from ..errors import BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),

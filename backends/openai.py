@@ -18,8 +18,8 @@ import httpx
 from ..imaging.addresses import Resolver
 from ..reasons import one_line
 from ..redaction import redact
-from .base import (Backend, BackendReport, ConfigurationError, ContentRejectedError, GeneratedImage,
-                   GenerationRequest, ProgressCallback, ProgressEvent, ProtocolError, QuotaError, no_progress)
+from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError
 from .edge import download_image, map_transport_errors, send_capped
 from .http import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params

@@ -16,7 +16,7 @@ import httpx
 
 from ..reasons import one_line
 from ..redaction import mask_token_runs
-from .base import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
+from ..errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from .openai_ratelimit import header_wait, server_wait
 
 # Codes and types that mean "the safety system refused this prompt or image".

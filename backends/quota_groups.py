@@ -16,7 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
-from .base import Backend, BackendError, QuotaError
+from .base import Backend
+from ..errors import BackendError, QuotaError
 
 ZERO_GPU_PREFIX = "zerogpu:"
 ANONYMOUS = "anonymous"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Mapping, Optional
 
-from .base import Backend, ConfigurationError
+from .base import Backend
+from ..errors import ConfigurationError
 from .tls import shared_tls_context
 
 if TYPE_CHECKING:

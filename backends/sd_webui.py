@@ -19,8 +19,8 @@ from typing import Any, Mapping, Optional
 import httpx
 
 from ..redaction import redact
-from .base import (Backend, BackendError, BackendReport, ConfigurationError, GeneratedImage, GenerationRequest,
-                   ProgressCallback, ProgressEvent, ProtocolError, no_progress)
+from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from ..errors import BackendError, ConfigurationError, ProtocolError
 from .edge import map_transport_errors
 from .http import error_for_status, read_capped, sniff_image_mime
 from .selfhosted import (OutOfMemoryError, best_effort, decode_base64, decode_json, encode_base64,

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..backends.base import parse_aspect
+from ..aspects import parse_aspect
 from .backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig, default_backends
 from .backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
 from .llm import LLMSection

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..backends.base import ASPECTS
+from ..aspects import ASPECTS
 from ..prompt.selfie import DEFAULT_TRIGGER_WORDS
 from .ui import section_i18n, ui
 

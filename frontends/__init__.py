@@ -1,1 +1,1 @@
-"""Front ends: each chat framework's thin adapter over the host-neutral core."""
+"""Thin adapters from chat hosts (MaiBot, the CLI, NoneBot2, AstrBot) to the host-neutral `drawing` core."""

@@ -10,7 +10,7 @@ from typing import Optional
 
 import httpx
 
-from ..backends.base import BackendError
+from ..errors import BackendError
 from ..backends.gradio.discovery import discover
 from ..redaction import redact
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from .errors import ImagingError
+from ..errors import ImagingError
 
 if TYPE_CHECKING:
     from PIL import Image

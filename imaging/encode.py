@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from .errors import ImagingError
+from ..errors import ImagingError
 
 if TYPE_CHECKING:  # Pillow itself is imported where pixels are touched (see decode.py)
     from PIL import Image

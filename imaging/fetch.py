@@ -13,10 +13,10 @@ from urllib.parse import unquote_to_bytes, urljoin
 
 import httpx
 
-from ..backends.base import BackendError, ProtocolError, TransientError
+from ..errors import BackendError, ProtocolError, TransientError
 from ..backends.http import error_for_status, read_capped, sniff_image_mime
 from .addresses import Resolver, is_public_address, literal_ip, origin_of, origins, system_resolver
-from .errors import UnsafeURLError
+from ..errors import UnsafeURLError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}

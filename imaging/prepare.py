@@ -12,7 +12,7 @@ from ..config.output import OutputSection
 from .container import ContainerInfo, inspect, strip_metadata
 from .decode import check_pixels, decode
 from .encode import FitRules, fit, target_mime
-from .errors import ImagingError
+from ..errors import ImagingError
 from .workers import ImageWorkers
 
 # base64 runs in slices so the worker thread gives the GIL back to the event loop between them.

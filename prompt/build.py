@@ -8,7 +8,7 @@ import re
 import time
 from typing import Mapping, Optional, Sequence
 
-from ..backends.base import ASPECTS
+from ..aspects import ASPECTS
 from .types import ChatMessage, Persona
 
 ASPECT_CHOICES = " / ".join(ASPECTS)

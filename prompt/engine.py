@@ -13,17 +13,19 @@ import logging
 import time
 from typing import Optional
 
-from ..backends.base import ASPECTS, parse_aspect
+from ..aspects import ASPECTS, parse_aspect
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .fallback import request_to_prompt
 from .parse import ParsedAnswer, cap_length, clean_text, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
 from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
-from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptRefused, PromptSource
+from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptSource
+from ..errors import PromptRefused
+from ..phrases import NOTHING_TO_DRAW
 
 DEFAULT_LOGGER = "llm2pic.prompt"
-NOTHING_TO_DRAW = "想画点什么呢？说具体一点吧～"
+NOTHING_TO_DRAW = NOTHING_TO_DRAW
 
 
 async def make_image_prompt(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Literal, Optional, Sequence
 
-from ..backends.base import ContentRejectedError, GenerationRequest
+from ..backends.base import GenerationRequest
+from ..phrases import PROMPT_REFUSED
 
 # The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
 # It may raise anything; the engine treats every exception as "no answer".
@@ -61,7 +62,7 @@ class SafetyOptions:
     enabled: bool = True
     forbidden_words: tuple[str, ...] = ()
     match_mode: Literal["word", "substring"] = "word"
-    refusal_message: str = "这个内容不太合适，换个别的吧～"
+    refusal_message: str = PROMPT_REFUSED
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,3 @@ class ImagePrompt:
             count=count,
             reference_images=tuple(reference_images),
         )
-
-
-class PromptRefused(ContentRejectedError):
-    """The job stops before any backend runs: a forbidden word, or the prompt LLM refused.
-
-    `detail` (for the log) names the reason; `user_message` is the polite sentence for the chat.
-    """
-
-    def __init__(self, detail: str, *, user_message: str) -> None:
-        super().__init__(detail, backend="prompt", user_message=user_message)
-

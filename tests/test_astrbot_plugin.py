@@ -23,6 +23,8 @@ import pytest
 from PIL import Image
 
 from gradio_servers import free_port, python_for
+from llm2pic.config.model import Config
+from llm2pic.phrases import HELP, MISCONFIGURED
 from test_maibot_host_e2e import LAB_SIZES, install_plugin, netns_prefix
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,12 +32,9 @@ HARNESS = REPO / "tests" / "astrbot_env"
 ASTRBOT_ENV = Path(os.environ.get("LLM2PIC_ASTRBOT_ENV")
                    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm2pic" / "astrbot")
 DEADLINE = 240
-ACK = "在画了，稍等~"
-SELFIE_ACK = "好，等我拍一张~"
-CONFIG_BROKEN = "画图插件的配置有误，暂时画不了，请管理员看一下日志。"
-HELP_FIRST_LINE = "画图插件用法："
+ACK, SELFIE_ACK = Config().jobs.ack_message, Config().jobs.selfie_ack_message
 
-DRAW, TOOL, SELFIE, HELP = "/draw 橘猫", "画一张猫咪的图片", "/selfie 在海边", "/pic help"
+DRAW, TOOL, SELFIE, PIC_HELP = "/draw 橘猫", "画一张猫咪的图片", "/selfie 在海边", "/pic help"
 FAIL, BROKEN = "/draw 一只狗", "/draw 一只鸟"
 
 
@@ -131,7 +130,7 @@ def astrbot_run(tmp_path_factory) -> Run:
         path = work / f"plugin_config_{index}.json"
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         config_args += ["--config", str(path)]
-    steps = [f"msg:111:{DRAW}", f"at:112:{TOOL}", f"msg:113:{SELFIE}", f"msg:111:{HELP}",
+    steps = [f"msg:111:{DRAW}", f"at:112:{TOOL}", f"msg:113:{SELFIE}", f"msg:111:{PIC_HELP}",
              "config:1", f"msg:114:{FAIL}", "config:2", f"msg:115:{BROKEN}"]
     prefix = netns_prefix()
     command = [*prefix, str(python), str(HARNESS / "run_astrbot.py"), "--work", str(work), *config_args,
@@ -199,9 +198,8 @@ def test_selfie_uses_the_llm_and_a_portrait(astrbot_run):
 
 
 def test_pic_help(astrbot_run):
-    case = astrbot_run.case(HELP)
-    [text] = texts(case)
-    assert text.startswith(HELP_FIRST_LINE) and "/draw" in text and not images(case)
+    case = astrbot_run.case(PIC_HELP)
+    assert texts(case) == [HELP] and not images(case)
 
 
 def test_a_failing_backend_gets_one_sentence(astrbot_run):
@@ -217,6 +215,6 @@ def test_a_failing_backend_gets_one_sentence(astrbot_run):
 
 def test_a_bad_config_is_logged_with_its_key_and_refuses_to_draw(astrbot_run):
     case = astrbot_run.case(BROKEN)
-    assert texts(case) == [CONFIG_BROKEN] and not images(case)
+    assert texts(case) == [MISCONFIGURED] and not images(case)
     log = (astrbot_run.work / "astrbot.log").read_text(encoding="utf-8", errors="replace")
     assert "limits.user_cooldown = -1" in log

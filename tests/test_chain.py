@@ -9,9 +9,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (Backend, BackendReport, ConfigurationError, ContentRejectedError,
-                                   GeneratedImage, GenerationRequest, ProgressEvent, ProtocolError, QuotaError,
-                                   TransientError, no_progress)
+from llm2pic.backends.base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressEvent, no_progress
+from llm2pic.errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.hf_inference import HFInferenceBackend
 from llm2pic.backends.openai import OpenAIBackend

@@ -16,7 +16,8 @@ from PIL import Image
 
 from fake_comfyui import FakeComfyUI, png
 from loopback_server import serve
-from llm2pic.backends.base import ConfigurationError, GenerationRequest, ProgressEvent
+from llm2pic.backends.base import GenerationRequest, ProgressEvent
+from llm2pic.errors import ConfigurationError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.comfyui.backend import ComfyUIBackend
 from llm2pic.backends.comfyui.workflow import load_workflow

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from llm2pic.backends.base import ConfigurationError
+from llm2pic.errors import ConfigurationError
 from llm2pic.backends.comfyui.workflow import Workflow, parse_workflow
 
 

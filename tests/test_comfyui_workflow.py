@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from llm2pic.backends.base import ConfigurationError
+from llm2pic.errors import ConfigurationError
 from llm2pic.backends.comfyui.workflow import Workflow, load_workflow, parse_workflow
 
 

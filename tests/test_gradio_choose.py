@@ -13,7 +13,8 @@ import socket
 import httpx
 import pytest
 
-from llm2pic.backends.base import ConfigurationError, GenerationRequest
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ConfigurationError
 from llm2pic.backends.gradio.autobind import auto_inputs, size_controls
 from llm2pic.backends.gradio.choose import by_signature, choose_endpoint, prompt_parameter
 from llm2pic.backends.gradio.discovery import parse_app, unreachable_cause
@@ -239,7 +240,7 @@ def test_unreachable_causes_in_plain_words():
 
 
 async def test_refused_and_tls_failures_name_the_host_once():
-    from llm2pic.backends.base import TransientError
+    from llm2pic.errors import TransientError
     from llm2pic.backends.gradio.discovery import discover
 
     closed = socket.socket()
@@ -305,7 +306,7 @@ async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog)
 ])
 async def test_a_config_of_unexpected_shape_is_a_protocol_error_or_nothing_callable(config, info):
     # Every byte from a server is hostile: parse what makes sense, or fail as a protocol error.
-    from llm2pic.backends.base import ProtocolError
+    from llm2pic.errors import ProtocolError
     from llm2pic.backends.gradio.discovery import discover
 
     def handler(request):

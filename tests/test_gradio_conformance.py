@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from llm2pic.backends.base import (ConfigurationError, ContentRejectedError, GenerationRequest, QuotaError,
-                                   TransientError)
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ConfigurationError, ContentRejectedError, QuotaError, TransientError
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig
 

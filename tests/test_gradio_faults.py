@@ -8,7 +8,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (ConfigurationError, GenerationRequest, ProtocolError, TransientError)
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ConfigurationError, ProtocolError, TransientError
 from llm2pic.backends.gradio import backend as gradio_backend
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig

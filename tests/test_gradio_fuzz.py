@@ -14,7 +14,8 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm2pic.backends.base import BackendError, GenerationRequest
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import BackendError
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig
 

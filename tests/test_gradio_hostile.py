@@ -12,7 +12,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import BackendError, GenerationRequest, ProtocolError, TransientError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import BackendError, ProtocolError, TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.gradio.sse import read_events
 from llm2pic.backends.registry import build_backend, make_client

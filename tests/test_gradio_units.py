@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 
-from llm2pic.backends.base import ConfigurationError, ContentRejectedError, QuotaError, TransientError
+from llm2pic.errors import ConfigurationError, ContentRejectedError, QuotaError, TransientError
 from llm2pic.backends.gradio.discovery import AppInfo, Endpoint, Parameter
 from llm2pic.backends.gradio.errors import app_error, clean_message
 from llm2pic.backends.gradio.payload import TemplateValues, build_data, nearest_choice

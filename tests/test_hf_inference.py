@@ -9,8 +9,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (ConfigurationError, ContentRejectedError, GenerationRequest, ProgressEvent,
-                                   ProtocolError, QuotaError, TransientError)
+from llm2pic.backends.base import GenerationRequest, ProgressEvent
+from llm2pic.errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from llm2pic.backends.hf_inference import HFInferenceBackend
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import HFInferenceBackendConfig

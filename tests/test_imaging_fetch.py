@@ -14,9 +14,9 @@ import pytest
 import respx
 from PIL import Image
 
-from llm2pic.backends.base import ConfigurationError, ProtocolError, TransientError
+from llm2pic.errors import ConfigurationError, ProtocolError, TransientError
 from llm2pic.imaging.addresses import is_public_address, origin_of, system_resolver
-from llm2pic.imaging.errors import UnsafeURLError
+from llm2pic.errors import UnsafeURLError
 from llm2pic.imaging.fetch import allowed_origin_urls, fetch_image
 
 

@@ -10,10 +10,10 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from llm2pic.backends.base import ProtocolError
+from llm2pic.errors import ProtocolError
 from llm2pic.config.output import OutputSection
 from llm2pic.imaging.container import inspect, strip_metadata
-from llm2pic.imaging.errors import ImagingError
+from llm2pic.errors import ImagingError
 from llm2pic.imaging.prepare import b64encode, prepare_for_chat
 
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import ContentRejectedError, GenerationRequest, ProtocolError, QuotaError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ContentRejectedError, ProtocolError, QuotaError
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import OpenAIBackendConfig

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (ConfigurationError, ContentRejectedError, GenerationRequest, ProtocolError,
-                                   QuotaError, TransientError)
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.config.backends import OpenAIBackendConfig
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import GenerationRequest, ProtocolError, TransientError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ProtocolError, TransientError
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.backends.openai_params import images_body, model_family, size_for
 from llm2pic.config.backends import OpenAIBackendConfig

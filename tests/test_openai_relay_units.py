@@ -13,8 +13,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import (BackendError, ConfigurationError, GeneratedImage, GenerationRequest,
-                                   TransientError, no_progress, Backend)
+from llm2pic.backends.base import GeneratedImage, GenerationRequest, no_progress, Backend
+from llm2pic.errors import BackendError, ConfigurationError, TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.backends.openai_errors import OpenAIErrorBody, classify_error, refused_params

@@ -6,7 +6,8 @@ import pytest
 
 from llm2pic.prompt.build import DEFAULT_SYSTEM_PROMPT, placeholder_values, render_system_prompt
 from llm2pic.prompt.engine import make_image_prompt
-from llm2pic.prompt.types import ChatMessage, Persona, PromptInput, PromptOptions, PromptRefused
+from llm2pic.prompt.types import ChatMessage, Persona, PromptInput, PromptOptions
+from llm2pic.errors import PromptRefused
 
 NOW = 1_800_000_000.0
 ADD = "masterpiece, best quality"

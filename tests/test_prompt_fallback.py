@@ -9,7 +9,8 @@ import pytest
 
 from llm2pic.prompt.engine import make_image_prompt
 from llm2pic.prompt.fallback import request_to_prompt
-from llm2pic.prompt.types import PromptInput, PromptOptions, PromptRefused
+from llm2pic.prompt.types import PromptInput, PromptOptions
+from llm2pic.errors import PromptRefused
 
 
 @pytest.mark.parametrize("text,expected", [

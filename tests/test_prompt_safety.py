@@ -6,7 +6,8 @@ import pytest
 
 from llm2pic.prompt.engine import make_image_prompt
 from llm2pic.prompt.safety import DEFAULT_FORBIDDEN_WORDS, find_forbidden
-from llm2pic.prompt.types import PromptInput, PromptOptions, PromptRefused, SafetyOptions
+from llm2pic.prompt.types import PromptInput, PromptOptions, SafetyOptions
+from llm2pic.errors import PromptRefused
 
 WORDS = ("nude", "gore", "色情", "Blood Bath")
 

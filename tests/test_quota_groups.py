@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm2pic.backends.base import GenerationRequest, QuotaError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import QuotaError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.gradio.errors import app_error, is_zero_gpu_quota
 from llm2pic.backends.quota_groups import zero_gpu_group

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from llm2pic.backends.base import GenerationRequest, TransientError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import HFInferenceBackendConfig, OpenAIBackendConfig

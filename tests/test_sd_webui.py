@@ -15,7 +15,8 @@ from PIL import Image
 
 from fake_sd_webui import CHECKPOINTS, FakeSDWebUI, png
 from loopback_server import serve
-from llm2pic.backends.base import ConfigurationError, GenerationRequest, ProgressEvent, TransientError
+from llm2pic.backends.base import GenerationRequest, ProgressEvent
+from llm2pic.errors import ConfigurationError, TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.backends.sd_webui import SDWebUIBackend

@@ -12,7 +12,8 @@ import httpx
 import pytest
 import respx
 
-from llm2pic.backends.base import BackendError, GenerationRequest, ProgressEvent
+from llm2pic.backends.base import GenerationRequest, ProgressEvent
+from llm2pic.errors import BackendError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.registry import build_backend
 from llm2pic.config.chain import ChainSection

@@ -24,7 +24,8 @@ from fake_comfyui import FakeComfyUI, png
 from fake_sd_webui import FakeSDWebUI
 from loopback_server import serve
 from llm2pic.backends import comfyui
-from llm2pic.backends.base import BackendError, ConfigurationError, GenerationRequest, ProtocolError, TransientError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.comfyui import watch
 from llm2pic.backends.registry import build_backend, make_client

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from llm2pic.backends.base import ContentRejectedError, GenerationRequest, TransientError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import ContentRejectedError, TransientError
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig
 from space_servers import fetch_file, first_error, make_tiny_models, predict_raw, space_python, start

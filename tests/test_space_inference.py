@@ -24,7 +24,8 @@ import sys
 import pytest
 from PIL import Image
 
-from llm2pic.backends.base import GenerationRequest, QuotaError
+from llm2pic.backends.base import GenerationRequest
+from llm2pic.errors import QuotaError
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import GradioBackendConfig
 from space_servers import fetch_file, first_error, predict_raw, start

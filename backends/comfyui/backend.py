@@ -21,8 +21,8 @@ from typing import Any, Mapping, Optional
 import httpx
 
 from ...redaction import redact
-from ..base import (Backend, BackendError, BackendReport, ConfigurationError, GeneratedImage, GenerationRequest,
-                    ProgressCallback, ProtocolError, no_progress)
+from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
+from ...errors import BackendError, ConfigurationError, ProtocolError
 from ..selfhosted import best_effort, encode_base64, random_seed, within_timeout
 from .api import ComfyAPI
 from .watch import Outcome, Watcher, open_websocket

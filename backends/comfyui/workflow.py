@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from ..base import ConfigurationError
+from ...errors import ConfigurationError
 
 BUILTIN = {"": "checkpoint_txt2img.json", "builtin:checkpoint": "checkpoint_txt2img.json",
            "builtin:flux": "flux_txt2img.json"}

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..base import ConfigurationError
+from ...errors import ConfigurationError
 from .discovery import UNDOCUMENTED, AppInfo, Endpoint, Parameter
 from .neutral import NO_VALUE, neutral_value
 

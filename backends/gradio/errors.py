@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..base import (BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError,
-                    server_number)
+from ...errors import BackendError, ConfigurationError, ContentRejectedError, QuotaError, TransientError
+from ...server_numbers import server_number
 from ...lazy_regex import lazy_compile  # an app's error text is read only when it fails
 
 _RETRY_IN = lazy_compile(r"(?:try again|retry) in ([0-9]{1,6}):([0-9]{2}):([0-9]{2})", re.IGNORECASE)

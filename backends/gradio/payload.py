@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..base import ConfigurationError, GenerationRequest
+from ..base import GenerationRequest
+from ...errors import ConfigurationError
 from .autobind import SIZE_TEMPLATES, bound_to, numeric_choices, position, ratio_choices, size_controls, sized_choices
 from .discovery import Endpoint, Parameter
 from .neutral import NO_VALUE, filled_default, neutral_value

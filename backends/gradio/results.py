@@ -9,7 +9,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..base import ProtocolError
+from ...errors import ProtocolError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from ..base import ProtocolError
+from ...errors import ProtocolError
 
 MAX_EVENT_BYTES = 8 * 1024 * 1024
 

@@ -15,8 +15,9 @@ from typing import Any, Optional
 
 import httpx
 
-from ..base import (BackendError, ConfigurationError, ProgressCallback, ProgressEvent, ProtocolError,
-                    TransientError, server_count, server_number)
+from ..base import ProgressCallback, ProgressEvent
+from ...errors import BackendError, ConfigurationError, ProtocolError, TransientError
+from ...server_numbers import server_count, server_number
 from ..http import error_for_status, is_html, read_capped
 from .discovery import AppStarting, Endpoint
 from .errors import HIDDEN_ERROR, app_error, clean_message

@@ -28,7 +28,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import image_api  # noqa: E402
 
-from llm2pic.backends.base import BackendError, GenerationRequest  # noqa: E402
+from llm2pic.backends.base import GenerationRequest  # noqa: E402
+from llm2pic.errors import BackendError
 from llm2pic.backends.chain import BackendChain  # noqa: E402
 from llm2pic.backends.openai import OpenAIBackend  # noqa: E402
 from llm2pic.config.backends import OpenAIBackendConfig  # noqa: E402

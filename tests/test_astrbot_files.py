@@ -176,13 +176,16 @@ def test_requirements_cover_everything_main_py_imports():
 def test_history_turns_from_the_stored_conversation():
     history = json.dumps([
         {"role": "system", "content": "ignored"},
-        {"role": "user", "content": "今天天气不错"},
+        {"role": "user", "content": "今天天气不错<system_reminder>Current datetime: 2026-11-28</system_reminder>"},
+        {"role": "user", "content": "<system_reminder>only a note</system_reminder>"},
         {"role": "assistant", "content": [{"type": "text", "text": "是呀"}, {"type": "image_url", "image_url": {}}]},
         {"role": "tool", "content": "x"},
         {"role": "user", "content": "画一张猫"},
     ], ensure_ascii=False)
-    turns = messages_from_history(history, "小星", limit=2)
-    assert [(t.speaker, t.text, t.is_bot) for t in turns] == [("小星", "是呀", True), ("用户", "画一张猫", False)]
+    turns = messages_from_history(history, "小星", limit=3)
+    assert [(t.speaker, t.text, t.is_bot) for t in turns] == [("用户", "今天天气不错", False), ("小星", "是呀", True),
+                                                              ("用户", "画一张猫", False)]
+    assert [t.text for t in messages_from_history(history, "小星", limit=1)] == ["画一张猫"]
 
 
 @pytest.mark.parametrize("history", ["", "not json", "{}", "[1, 2]", "x" * (MAX_HISTORY_CHARS + 1), None])

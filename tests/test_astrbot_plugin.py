@@ -177,7 +177,11 @@ def test_draw_command_acks_then_sends_the_image(astrbot_run):
 def test_the_bot_decides_to_draw_through_the_tool(astrbot_run):
     case = astrbot_run.case(TOOL)
     during = [r for r in astrbot_run.llm_requests() if case["sent_at"] <= r["time"] <= case["done_at"]]
-    assert [r["kind"] for r in during if r["kind"] == "tool_call"], "the stand-in LLM was never offered draw_picture"
+    [call] = [r for r in during if r["kind"] == "tool_call"]  # the stand-in LLM was offered draw_picture
+    tool = call["offered"]["draw_picture"]  # as AstrBot built it from the handler's docstring
+    assert "画" in tool["description"] and "不要调用" in tool["description"]
+    types = {name: spec["type"] for name, spec in tool["parameters"]["properties"].items()}
+    assert types == {"description": "string", "selfie_mode": "boolean", "aspect": "string"}, types
     after_tool = [r for r in during if r["kind"] == "after_tool"]
     tool_results = [m.get("content") for r in after_tool for m in r["messages"] if m.get("role") == "tool"]
     assert any("已经开始画了" in str(text) for text in tool_results), tool_results
@@ -194,7 +198,12 @@ def test_selfie_uses_the_llm_and_a_portrait(astrbot_run):
     [image] = images(case)
     assert image.height > image.width  # the selfie aspect 3:4
     during = [r for r in astrbot_run.llm_requests() if case["sent_at"] <= r["time"] <= case["done_at"]]
-    assert [r for r in during if r["kind"] == "image_prompt"], "the selfie prompt was not written by the LLM"
+    [request] = [r for r in during if r["kind"] == "image_prompt"]  # the selfie prompt is written by the LLM
+    # with AstrBot's stored conversation (the earlier tool turn, without AstrBot's own notes) ...
+    asked = json.dumps(request["messages"], ensure_ascii=False)
+    assert TOOL in asked and "好的，正在给你画" in asked and "system_reminder" not in asked, asked
+    # ... and AstrBot's persona (the built-in default one here)
+    assert "You are a helpful and friendly assistant." in (request["system"] or "")
 
 
 def test_pic_help(astrbot_run):

@@ -5,11 +5,14 @@ Plain Python, bounded: only the tail of a long history is read, and only text pa
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ...prompt.types import ChatMessage
 
 MAX_HISTORY_CHARS = 200_000  # a long-lived conversation can hold megabytes; the prompt needs its end
+# AstrBot stores its own notes (the date and time) inside user turns; they are not what anyone said.
+_REMINDER = re.compile(r"<system_reminder>.*?</system_reminder>", re.S)
 
 
 def messages_from_history(history: Any, bot_name: str, limit: int) -> list[ChatMessage]:
@@ -29,7 +32,7 @@ def messages_from_history(history: Any, bot_name: str, limit: int) -> list[ChatM
     for message in history[-4 * limit:]:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
-        text = _text(message.get("content")).strip()
+        text = _REMINDER.sub("", _text(message.get("content"))).strip()
         if not text:
             continue
         is_bot = message["role"] == "assistant"

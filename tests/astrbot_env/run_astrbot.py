@@ -152,6 +152,8 @@ def register_stand_in_provider(log_path: Path) -> None:
             if prompt:
                 messages.append({"role": "user", "content": prompt})
             tools = [t.name for t in (func_tool.tools if func_tool else [])]
+            offered = {t.name: {"description": t.description, "parameters": t.parameters}
+                       for t in (func_tool.tools if func_tool else []) if t.name == "draw_picture"}
             users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
             answered = bool(tool_calls_result) or any(m.get("role") == "tool" for m in messages)
             everything = (system_prompt or "") + "".join(text_of(m.get("content")) for m in messages)
@@ -166,7 +168,8 @@ def register_stand_in_provider(log_path: Path) -> None:
             else:
                 answer, kind = LLMResponse("assistant", completion_text="嗯嗯"), "chat"
             with log_path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps({"time": time.time(), "kind": kind, "tools": tools, "system": system_prompt,
+                out.write(json.dumps({"time": time.time(), "kind": kind, "tools": tools, "offered": offered,
+                                      "system": system_prompt,
                                       "messages": messages, "tool_results": bool(tool_calls_result)},
                                      ensure_ascii=False, default=str) + "\n")
             return answer

@@ -213,7 +213,8 @@ def test_pic_help(astrbot_run):
 
 def test_a_failing_backend_gets_one_sentence(astrbot_run):
     reloads = [c for c in astrbot_run.result["cases"] if "reload" in c]
-    assert reloads and all(c["ok"] for c in reloads), reloads
+    # AstrBot's WebUI validator accepts what our schema describes, and the plugin reloads with it
+    assert reloads and all(c["ok"] and not c["schema_errors"] for c in reloads), reloads
     case = astrbot_run.case(FAIL)
     said = texts(case)
     assert said[0] == ACK and len(said) == 2 and not images(case), said

@@ -198,6 +198,17 @@ def write_plugin_config(work: Path, config_file: Path) -> None:
 
 # --- the run -------------------------------------------------------------------------------------
 
+async def save_plugin_config(core: Any, config: dict) -> list[str]:
+    """The dashboard's plugin-config save (ConfigService.save_plugin_configs), without its HTTP route."""
+    from astrbot.dashboard.services.config_service import validate_config
+
+    [star] = [s for s in core.plugin_manager.context.get_all_stars() if s.root_dir_name == PLUGIN_DIR_NAME]
+    errors, config = validate_config(config, getattr(star.config, "schema", {}), is_core=False)
+    if not errors:
+        star.config.save_config(config)
+    return [str(error) for error in errors]
+
+
 def gradio_up(url: str) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -252,11 +263,11 @@ async def run(args: argparse.Namespace) -> dict:
         phase = 0
         for step in args.step:
             kind, _, value = step.partition(":")
-            if kind == "config":
+            if kind == "config":  # what the WebUI's "save" does: validate, save, reload the plugin
                 phase += 1
-                write_plugin_config(work, args.config[int(value)])
+                errors = await save_plugin_config(core, json.loads(args.config[int(value)].read_text(encoding="utf-8")))
                 ok, error = await core.plugin_manager.reload(PLUGIN_DIR_NAME)
-                cases.append({"reload": int(value), "ok": ok, "error": str(error or "")})
+                cases.append({"reload": int(value), "ok": ok, "error": str(error or ""), "schema_errors": errors})
                 continue
             user, _, text = value.partition(":")
             since, started = len(client.sent), time.time()

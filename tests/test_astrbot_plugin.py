@@ -202,8 +202,8 @@ def test_selfie_uses_the_llm_and_a_portrait(astrbot_run):
     # with AstrBot's stored conversation (the earlier tool turn, without AstrBot's own notes) ...
     asked = json.dumps(request["messages"], ensure_ascii=False)
     assert TOOL in asked and "好的，正在给你画" in asked and "system_reminder" not in asked, asked
-    # ... and AstrBot's persona (the built-in default one here)
-    assert "You are a helpful and friendly assistant." in (request["system"] or "")
+    # ... and the persona AstrBot chose for this conversation (the harness set 小星 for the group)
+    assert "小星" in (request["system"] or "") and "喜欢画画" in (request["system"] or ""), request["system"]
 
 
 def test_pic_help(astrbot_run):

@@ -26,6 +26,7 @@ from .config_map import host_settings, load_page
 from .history import messages_from_history
 
 DEFAULT_PERSONA_ID = "default"  # AstrBot's built-in persona: its name is not a bot name
+NO_PERSONA = "[%None]"  # what AstrBot stores when a conversation has its persona turned off
 PERSONA_MAX_CHARS = 2000
 # The session whose request is being drawn: the job task inherits it, so the prompt is written by
 # that session's chat provider.
@@ -76,9 +77,8 @@ class AstrBotFrontend:
         if not self.service.tool_enabled:
             return "画图功能没有开启，不要再调用。"
         aspect = str(aspect or "").strip()
-        job = PromptInput(request_text=str(description or ""), history=await self._history(event),
-                          persona=await self._persona(event), selfie=truthy(selfie),
-                          aspect=aspect if aspect in ASPECTS else None)
+        job = await self._job(event, str(description or ""), selfie=truthy(selfie), with_history=True,
+                              aspect=aspect if aspect in ASPECTS else None)
         token = _session.set(event.unified_msg_origin)
         try:
             submission = await self.service.submit(self._who(event), job, origin="tool", is_admin=_admin(event))
@@ -90,8 +90,7 @@ class AstrBotFrontend:
         if not await self._commands_on(event):
             return
         use_llm = selfie or self.service.config.jobs.draw_command_uses_llm
-        job = PromptInput(request_text=text, history=await self._history(event) if use_llm else [],
-                          persona=await self._persona(event), selfie=selfie)
+        job = await self._job(event, text, selfie=selfie, with_history=use_llm)
         token = _session.set(event.unified_msg_origin)
         try:
             if selfie:
@@ -131,32 +130,51 @@ class AstrBotFrontend:
             return chosen
         return await self.context.get_current_chat_provider_id(umo=_session.get())
 
-    async def _persona(self, event: Any) -> Persona:
-        nickname = host_settings(self.page)["persona_nickname"]
-        personality = ""
+    async def _conversation(self, event: Any) -> Any:
+        """AstrBot's current conversation of this chat (its stored turns and chosen persona), or None."""
+        umo = event.unified_msg_origin
         try:
-            persona = await self.context.persona_manager.get_default_persona_v3(umo=event.unified_msg_origin)
-            name = str(persona.get("name") or "")
-            personality = str(persona.get("prompt") or "")[:PERSONA_MAX_CHARS]
-            if not nickname and name and name != DEFAULT_PERSONA_ID:
-                nickname = name
+            manager = self.context.conversation_manager
+            conversation_id = await manager.get_curr_conversation_id(umo)
+            return await manager.get_conversation(umo, conversation_id) if conversation_id else None
+        except Exception as exc:
+            self.logger.warning("AstrBot conversation unavailable: %s", exc)
+            return None
+
+    async def _persona(self, event: Any, conversation: Any) -> Persona:
+        """The persona AstrBot's own agent would use in this chat: a session rule, the conversation's
+        choice, else the default one."""
+        nickname, personality = host_settings(self.page)["persona_nickname"], ""
+        try:
+            record = await self._persona_record(event, conversation)
+            if record is not None:
+                name = str(record.get("name") or "")
+                personality = str(record.get("prompt") or "")[:PERSONA_MAX_CHARS]
+                if not nickname and name and name != DEFAULT_PERSONA_ID:
+                    nickname = name
         except Exception as exc:  # no persona manager answer: draw with our own defaults
             self.logger.warning("AstrBot persona unavailable: %s", exc)
         return Persona(nickname or self.service.config.llm.persona_nickname, personality)
 
-    async def _history(self, event: Any) -> list[ChatMessage]:
-        umo, limit = event.unified_msg_origin, self.service.config.llm.context_message_limit
-        try:
-            manager = self.context.conversation_manager
-            conversation_id = await manager.get_curr_conversation_id(umo)
-            if not conversation_id:
-                return []
-            conversation = await manager.get_conversation(umo, conversation_id)
-        except Exception as exc:
-            self.logger.warning("AstrBot conversation unavailable: %s", exc)
-            return []
-        bot = (await self._persona(event)).nickname
-        return messages_from_history(getattr(conversation, "history", ""), bot, limit)
+    async def _persona_record(self, event: Any, conversation: Any) -> Optional[Mapping[str, Any]]:
+        manager, umo = self.context.persona_manager, event.unified_msg_origin
+        resolve = getattr(manager, "resolve_selected_persona", None)  # AstrBot 4.x, newer releases
+        if resolve is not None:
+            persona_id, persona, _, _ = await resolve(umo=umo, platform_name=str(event.get_platform_name() or ""),
+                                                      conversation_persona_id=getattr(conversation, "persona_id", None))
+            if persona is not None or persona_id == NO_PERSONA:
+                return persona
+        return await manager.get_default_persona_v3(umo=umo)
+
+    async def _job(self, event: Any, text: str, *, selfie: bool, with_history: bool,
+                   aspect: Optional[str] = None) -> PromptInput:
+        conversation = await self._conversation(event)
+        persona = await self._persona(event, conversation)
+        history: list[ChatMessage] = []
+        if with_history and conversation is not None:
+            history = messages_from_history(getattr(conversation, "history", ""), persona.nickname,
+                                            self.service.config.llm.context_message_limit)
+        return PromptInput(request_text=text, history=history, persona=persona, selfie=selfie, aspect=aspect)
 
 
 def command_text(event: Any, name: str) -> str:

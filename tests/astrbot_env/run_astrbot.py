@@ -41,6 +41,7 @@ TOOL_TRIGGER = "画一张猫咪的图片"
 TOOL_ARGUMENTS = {"description": "一只猫咪", "selfie_mode": False}
 TOOL_REPLY = "好的，正在给你画~"
 IMAGE_PROMPT = "a fluffy orange cat sitting on a sunny windowsill, soft light, detailed fur"
+PERSONA_NAME, PERSONA_PROMPT = "小星", "你是小星，一个喜欢画画、说话温柔的女孩。"
 PROMPT_ENGINE_MARKERS = ("绘画", "提示词", "image prompt")  # words of our prompt engine's request
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 
@@ -259,6 +260,10 @@ async def run(args: argparse.Namespace) -> dict:
     try:
         await client.connect(args.start_timeout)
         loaded = [star.name for star in core.plugin_manager.context.get_all_stars() if star.activated]
+        # The group's conversation uses a persona of its own, as `/persona 小星` would set it.
+        await core.persona_mgr.create_persona(persona_id=PERSONA_NAME, system_prompt=PERSONA_PROMPT)
+        await core.conversation_manager.new_conversation(f"onebot:GroupMessage:{GROUP_ID}", platform_id="onebot",
+                                                         persona_id=PERSONA_NAME)
         failed = dict(core.plugin_manager.failed_plugin_dict)
         phase = 0
         for step in args.step:

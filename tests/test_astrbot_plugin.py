@@ -36,6 +36,7 @@ ACK, SELFIE_ACK = Config().jobs.ack_message, Config().jobs.selfie_ack_message
 
 DRAW, TOOL, SELFIE, PIC_HELP = "/draw 橘猫", "画一张猫咪的图片", "/selfie 在海边", "/pic help"
 FAIL, BROKEN = "/draw 一只狗", "/draw 一只鸟"
+LLM_DOWN = "/selfie 模型坏了"  # the stand-in provider raises for this one
 
 
 def astrbot_python() -> Path:
@@ -130,7 +131,7 @@ def astrbot_run(tmp_path_factory) -> Run:
         path = work / f"plugin_config_{index}.json"
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         config_args += ["--config", str(path)]
-    steps = [f"msg:111:{DRAW}", f"at:112:{TOOL}", f"msg:113:{SELFIE}", f"msg:111:{PIC_HELP}",
+    steps = [f"msg:111:{DRAW}", f"at:112:{TOOL}", f"msg:113:{SELFIE}", f"msg:111:{PIC_HELP}", f"msg:116:{LLM_DOWN}",
              "config:1", f"msg:114:{FAIL}", "config:2", f"msg:115:{BROKEN}"]
     prefix = netns_prefix()
     command = [*prefix, str(python), str(HARNESS / "run_astrbot.py"), "--work", str(work), *config_args,
@@ -204,6 +205,15 @@ def test_selfie_uses_the_llm_and_a_portrait(astrbot_run):
     assert TOOL in asked and "好的，正在给你画" in asked and "system_reminder" not in asked, asked
     # ... and the persona AstrBot chose for this conversation (the harness set 小星 for the group)
     assert "小星" in (request["system"] or "") and "喜欢画画" in (request["system"] or ""), request["system"]
+
+
+def test_a_failing_chat_provider_still_draws(astrbot_run):
+    case = astrbot_run.case(LLM_DOWN)
+    during = [r for r in astrbot_run.llm_requests() if case["sent_at"] <= r["time"] <= case["done_at"]]
+    assert [r["kind"] for r in during] == ["raised"]
+    assert texts(case) == [SELFIE_ACK] and len(images(case)) == 1  # drawn from the request as typed
+    log = (astrbot_run.work / "astrbot.log").read_text(encoding="utf-8", errors="replace")
+    assert "AstrBot chat provider failed: RuntimeError" in log
 
 
 def test_pic_help(astrbot_run):

@@ -41,6 +41,7 @@ TOOL_TRIGGER = "画一张猫咪的图片"
 TOOL_ARGUMENTS = {"description": "一只猫咪", "selfie_mode": False}
 TOOL_REPLY = "好的，正在给你画~"
 IMAGE_PROMPT = "a fluffy orange cat sitting on a sunny windowsill, soft light, detailed fur"
+LLM_BREAKS_ON = "模型坏了"  # a request containing this makes the stand-in raise, as a provider outage does
 PERSONA_NAME, PERSONA_PROMPT = "小星", "你是小星，一个喜欢画画、说话温柔的女孩。"
 PROMPT_ENGINE_MARKERS = ("绘画", "提示词", "image prompt")  # words of our prompt engine's request
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
@@ -164,6 +165,10 @@ def register_stand_in_provider(log_path: Path) -> None:
                 kind = "tool_call"
             elif answered:
                 answer, kind = LLMResponse("assistant", completion_text=TOOL_REPLY), "after_tool"
+            elif LLM_BREAKS_ON in everything:
+                with log_path.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps({"time": time.time(), "kind": "raised"}) + "\n")
+                raise RuntimeError("stand-in provider outage (status 503)")
             elif not tools and any(marker in everything for marker in PROMPT_ENGINE_MARKERS):
                 answer, kind = LLMResponse("assistant", completion_text=IMAGE_PROMPT), "image_prompt"
             else:

@@ -7,11 +7,12 @@ its key and the plugin refuses to draw (one sentence in the chat) instead of fai
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from ...aspects import ASPECTS
 from ...config.load import ConfigError
@@ -79,11 +80,8 @@ class AstrBotFrontend:
         aspect = str(aspect or "").strip()
         job = await self._job(event, str(description or ""), selfie=truthy(selfie), with_history=True,
                               aspect=aspect if aspect in ASPECTS else None)
-        token = _session.set(event.unified_msg_origin)
-        try:
+        with _session_of(event):
             submission = await self.service.submit(self._who(event), job, origin="tool", is_admin=_admin(event))
-        finally:
-            _session.reset(token)
         return submission.detail
 
     async def draw(self, event: Any, text: str, *, selfie: bool) -> None:
@@ -91,23 +89,17 @@ class AstrBotFrontend:
             return
         use_llm = selfie or self.service.config.jobs.draw_command_uses_llm
         job = await self._job(event, text, selfie=selfie, with_history=use_llm)
-        token = _session.set(event.unified_msg_origin)
-        try:
+        with _session_of(event):
             if selfie:
                 await self.service.submit(self._who(event), job, origin="selfie", is_admin=_admin(event))
             else:
                 await self.service.draw_command(self._who(event), job, use_llm=use_llm, is_admin=_admin(event))
-        finally:
-            _session.reset(token)
 
     async def pic(self, event: Any, sub: str) -> None:
         if not await self._commands_on(event):
             return
-        token = _session.set(event.unified_msg_origin)
-        try:
+        with _session_of(event):
             await self.service.pic(self._who(event), sub, is_admin=_admin(event))
-        finally:
-            _session.reset(token)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -175,6 +167,16 @@ class AstrBotFrontend:
             history = messages_from_history(getattr(conversation, "history", ""), persona.nickname,
                                             self.service.config.llm.context_message_limit)
         return PromptInput(request_text=text, history=history, persona=persona, selfie=selfie, aspect=aspect)
+
+
+@contextlib.contextmanager
+def _session_of(event: Any) -> Iterator[None]:
+    """Jobs submitted inside write their prompt with this chat's provider (the task copies the context)."""
+    token = _session.set(event.unified_msg_origin)
+    try:
+        yield
+    finally:
+        _session.reset(token)
 
 
 def command_text(event: Any, name: str) -> str:

@@ -20,8 +20,9 @@ from ...config.secrets import config_secrets
 from ...drawing.admission import Who
 from ...drawing.service import DrawingService
 from ...phrases import MISCONFIGURED
+from ...prompt.parse import truthy
 from ...prompt.types import ChatMessage, Persona, PromptInput
-from ..maibot.host import forward_logs, truthy  # host-neutral helpers (no MaiBot import)
+from ..maibot.host import forward_logs  # host-neutral (imports nothing of MaiBot)
 from .chat import AstrBotChat, astrbot_llm
 from .config_map import host_settings, load_page
 from .history import messages_from_history

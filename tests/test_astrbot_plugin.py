@@ -34,7 +34,7 @@ ASTRBOT_ENV = Path(os.environ.get("LLM2PIC_ASTRBOT_ENV")
 DEADLINE = 240
 ACK, SELFIE_ACK = Config().jobs.ack_message, Config().jobs.selfie_ack_message
 
-DRAW, TOOL, SELFIE, PIC_HELP = "/draw 橘猫", "画一张猫咪的图片", "/selfie 在海边", "/pic help"
+DRAW, TOOL, SELFIE, PIC_HELP = "/draw 一只 戴帽子的 橘猫", "画一张猫咪的图片", "/selfie 在海边", "/pic help"
 FAIL, BROKEN = "/draw 一只狗", "/draw 一只鸟"
 LLM_DOWN = "/selfie 模型坏了"  # the stand-in provider raises for this one
 
@@ -160,9 +160,15 @@ def astrbot_run(tmp_path_factory) -> Run:
 def test_the_plugin_manager_loads_the_folder(astrbot_run):
     assert "llm2pic" in astrbot_run.result["loaded"], astrbot_run.evidence()
     assert not astrbot_run.result["failed"], astrbot_run.result["failed"]
-    # It needed nothing from the network: AstrBot's installer found every requirement installed.
     log = (astrbot_run.work / "astrbot.log").read_text(encoding="utf-8", errors="replace")
     assert "LLM2Pic ready: backends lab" in log
+
+
+def test_nothing_tried_to_leave_the_machine(astrbot_run):
+    # Every lookup or connection beyond loopback was refused and written down by the driver, AstrBot's
+    # dependency installer included (it found every requirement installed).
+    attempts = astrbot_run.work / "network_attempts.jsonl"
+    assert not attempts.exists() or not attempts.read_text(encoding="utf-8").strip(), attempts.read_text()
 
 
 def test_draw_command_acks_then_sends_the_image(astrbot_run):
@@ -173,6 +179,8 @@ def test_draw_command_acks_then_sends_the_image(astrbot_run):
     assert [kind for kind, _ in segments(case)] == ["text", "image"]  # the ack came first
     assert not [r for r in astrbot_run.llm_requests() if case["sent_at"] <= r["time"] <= case["done_at"]], \
         "/draw draws the text as given, without the LLM"
+    log = (astrbot_run.work / "astrbot.log").read_text(encoding="utf-8", errors="replace")
+    assert "(prompt: 一只 戴帽子的 橘猫)" in log  # every word after the command, spaces kept
 
 
 def test_the_bot_decides_to_draw_through_the_tool(astrbot_run):

@@ -181,6 +181,50 @@ def register_stand_in_provider(log_path: Path) -> None:
             return answer
 
 
+# --- nothing leaves the machine ------------------------------------------------------------------
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def loopback_only(log_path: Path) -> None:
+    """Refuse (and record) every name lookup and connection to anything but loopback, so a test run
+    shows whether AstrBot or the plugin tried to reach out, even where no network namespace exists."""
+    import socket
+
+    def refuse(what: str, target: Any) -> None:
+        with log_path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"time": time.time(), "what": what, "target": repr(target)}) + "\n")
+
+    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK:
+            refuse("getaddrinfo", name)
+            raise socket.gaierror(socket.EAI_NONAME, "llm2pic test: only loopback names resolve")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def allowed(sock: socket.socket, address: Any) -> bool:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return True
+        if address[0] in LOOPBACK:
+            return True
+        refuse("connect", address)
+        return False
+
+    def connect(self, address):
+        if not allowed(self, address):
+            raise ConnectionRefusedError("llm2pic test: only loopback connections")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        return real_connect_ex(self, address) if allowed(self, address) else 111  # ECONNREFUSED
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect
+    socket.socket.connect_ex = connect_ex
+
+
 # --- AstrBot's own configuration, written before astrbot is imported ----------------------------
 
 def write_astrbot_config(work: Path, onebot_port: int) -> None:
@@ -191,6 +235,7 @@ def write_astrbot_config(work: Path, onebot_port: int) -> None:
         # A loopback text-to-image endpoint: the default one makes AstrBot fetch a list from the internet.
         "t2i_endpoint": "http://127.0.0.1:9/text2img",
         "dashboard": {"enable": False},
+        "disable_metrics": True,  # event.send() would otherwise report usage to AstrBot's servers
     }
     (work / "data").mkdir(parents=True, exist_ok=True)
     (work / "data" / "cmd_config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
@@ -320,6 +365,8 @@ def main() -> int:
             del os.environ[key]
     os.environ["no_proxy"] = os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     os.environ["PIP_NO_INDEX"] = "1"  # AstrBot's dependency installer must find everything installed
+    os.environ["ASTRBOT_DISABLE_METRICS"] = "1"
+    loopback_only(args.work.resolve() / "network_attempts.jsonl")
     gradio = None
     try:
         if args.netns:

@@ -269,16 +269,19 @@ def gradio_up(url: str) -> bool:
         return False
 
 
+ACKS = ("在画了", "等我拍", TOOL_REPLY)  # the plugin's acknowledgements and the stand-in's chat reply
+
+
 async def wait_for_end(client: OneBotClient, since: int, timeout: float, settle: float) -> None:
-    """Until an image or a closing text after the acknowledgement has been sent, or `timeout`."""
+    """Until an image, or a text that is neither an acknowledgement nor the LLM's reply (the plugin's
+    last word: a failure, help, a refusal), has been sent; or `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        sent = client.sent[since:]
-        if any(seg.get("type") == "image" for record in sent for seg in segments_of(record)):
+        said = [seg for record in client.sent[since:] for seg in segments_of(record)]
+        if any(seg.get("type") == "image" for seg in said):
             break
-        texts = [seg for record in sent for seg in segments_of(record) if seg.get("type") == "text"]
-        if len(texts) >= 2 or (texts and not any(ack in texts[0]["data"].get("text", "")
-                                                  for ack in ("在画了", "等我拍", "正在给你画"))):
+        if any(seg.get("type") == "text" and not any(ack in seg["data"].get("text", "") for ack in ACKS)
+               for seg in said):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(settle)  # anything that would wrongly follow the last word

@@ -131,3 +131,31 @@ class UnsafeURLError(ProtocolError):
     """A download was refused: not http(s), or the host is loopback/private/link-local/metadata, or too many redirects."""
 
     default_user_message = "图片地址不安全，已拒绝下载。"
+
+
+# --- reference images -------------------------------------------------------------------------
+
+
+class ReferenceImageError(ImagingError):
+    """An image from the chat cannot be used as a reference: too big, too many pixels, not an image,
+    from a refused address, or its download failed. The job stops before any backend runs.
+
+    `reason` names the cause for callers and tests: "too_big", "too_many_pixels", "not_image",
+    "unsafe_url", "download_failed", "too_many".
+    """
+
+    default_user_message = "这张参考图用不了，换一张试试吧。"
+
+    def __init__(self, detail: str, *, reason: str, **kwargs: Any) -> None:
+        kwargs.setdefault("backend", "reference")
+        super().__init__(detail, **kwargs)
+        self.reason = reason
+
+
+# Raised by the chain (never retried on another backend): drawing without the reference would
+# ignore what the user asked for.
+class ReferenceUnsupported(ConfigurationError):
+    """The job has reference images and no enabled backend can take them (or the one asked cannot)."""
+
+    kind = "no-reference-backend"
+    default_user_message = "现在能用的画图服务都不支持参考图，没法照着图片画，可以换成文字描述再试试。"

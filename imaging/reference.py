@@ -1,0 +1,326 @@
+"""Images from the chat made safe to send to a backend as references (image-to-image, edits).
+
+A chat image is untrusted input: it may be huge, a decompression bomb, something that only claims
+to be an image, an animation, carry EXIF/GPS/ICC/text metadata, or be a URL pointing into the bot's
+own network. `load_reference` takes raw bytes, a base64 string (bare, `base64://…` as OneBot sends
+it, or a `data:` URL) or an http(s) URL (downloaded with the safe-download rules of fetch.py: never
+a private address, bounded in size and time), and returns a fresh PNG or JPEG: decoded by Pillow
+(the real format, not the name or the declared type), first frame only, EXIF orientation applied,
+colours converted to sRGB, every metadata chunk dropped, the longest side at most `max_side`.
+Pillow runs in a worker thread, never on the event loop.
+
+Failures raise ReferenceImageError (its `reason` says which rule refused it). Neither the image nor
+its URL's query or userinfo is ever written into an error or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Optional, Union
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import BackendError, ReferenceImageError, TransientError, UnsafeURLError
+from .addresses import Resolver, system_resolver
+from .decode import PILLOW_FORMATS
+from .encode import shrink_to_edge
+from .fetch import fetch_image
+from .workers import ImageWorkers
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+log = logging.getLogger(__name__)
+
+# Sane defaults without any config; every one can be passed as a parameter (ReferenceLimits).
+MAX_REFERENCE_BYTES = 20 * 1024 * 1024  # what is read (download or message payload) before decoding
+MAX_REFERENCE_PIXELS = 50_000_000  # checked from the header, before a single pixel is decompressed
+MAX_REFERENCE_SIDE = 2048  # longest side sent on: edit APIs work at about this size
+MAX_REFERENCES = 4  # images one request may carry
+JPEG_QUALITY = 90
+DOWNLOAD_TIMEOUT = 30.0  # the whole download, redirects included
+# Decoding base64 larger than this happens in a worker thread.
+_INLINE_DECODE_LIMIT = 256 * 1024
+
+TOO_BIG_MESSAGE = "参考图太大了，换一张小一点的图吧。"
+NOT_IMAGE_MESSAGE = "发来的不是能识别的图片，换一张试试吧。"
+UNSAFE_URL_MESSAGE = "这张图片的地址不安全，已拒绝下载。"
+DOWNLOAD_FAILED_MESSAGE = "参考图下载失败了，稍后再试试吧。"
+TOO_MANY_MESSAGE = f"参考图太多了，一次最多 {MAX_REFERENCES} 张。"
+
+Source = Union[bytes, bytearray, memoryview, str]
+
+
+@dataclass(frozen=True)
+class ReferenceLimits:
+    max_bytes: int = MAX_REFERENCE_BYTES
+    max_pixels: int = MAX_REFERENCE_PIXELS
+    max_side: int = MAX_REFERENCE_SIDE
+    max_count: int = MAX_REFERENCES
+    jpeg_quality: int = JPEG_QUALITY
+    download_timeout: float = DOWNLOAD_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """A cleaned reference: PNG (when it has transparency) or JPEG, no metadata."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+
+async def load_references(
+    sources: Iterable[Source],
+    *,
+    client: Optional[httpx.AsyncClient] = None,
+    limits: ReferenceLimits = ReferenceLimits(),
+    workers: Optional[ImageWorkers] = None,
+    resolver: Resolver = system_resolver,
+) -> tuple[bytes, ...]:
+    """The cleaned bytes of each source, in order: what `GenerationRequest.reference_images` takes."""
+    sources = list(sources)
+    if len(sources) > limits.max_count:
+        raise ReferenceImageError(f"{len(sources)} reference images given, at most {limits.max_count} are taken",
+                                  reason="too_many",
+                                  user_message=TOO_MANY_MESSAGE.replace(str(MAX_REFERENCES), str(limits.max_count)))
+    cleaned = []
+    for source in sources:
+        image = await load_reference(source, client=client, limits=limits, workers=workers, resolver=resolver)
+        cleaned.append(image.data)
+    return tuple(cleaned)
+
+
+async def load_reference(
+    source: Source,
+    *,
+    client: Optional[httpx.AsyncClient] = None,
+    limits: ReferenceLimits = ReferenceLimits(),
+    workers: Optional[ImageWorkers] = None,
+    resolver: Resolver = system_resolver,
+) -> ReferenceImage:
+    """One chat image made safe. `client` is used for URLs (a short-lived one is made when None);
+    `workers` bounds how many images are decoded at once (the job owner's, as for prepare.py)."""
+    data = await _raw_bytes(source, client, limits, resolver)
+    if workers is not None:
+        return await workers.run(clean_reference, data, limits)
+    return await asyncio.to_thread(clean_reference, data, limits)
+
+
+# --- getting the bytes ------------------------------------------------------------------------
+
+
+async def _raw_bytes(source: Source, client: Optional[httpx.AsyncClient], limits: ReferenceLimits,
+                     resolver: Resolver) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        _check_size(len(data), limits, "image")
+        return data
+    if not isinstance(source, str):
+        raise ReferenceImageError(f"unsupported reference source type {type(source).__name__}",
+                                  reason="not_image", user_message=NOT_IMAGE_MESSAGE)
+    text = source.strip()
+    lowered = text[:10].lower()
+    if lowered.startswith(("http://", "https://")):
+        return await _download(text, client, limits, resolver)
+    if lowered.startswith("data:"):
+        header, _, payload = text.partition(",")
+        if ";base64" not in header.lower():
+            raise ReferenceImageError("data URL reference is not base64", reason="not_image",
+                                      user_message=NOT_IMAGE_MESSAGE)
+        return await _from_base64(payload, limits)
+    if lowered.startswith("base64://"):  # OneBot / NapCat image segments
+        return await _from_base64(text[len("base64://"):], limits)
+    if "://" in text[:16] or lowered.startswith("file:"):
+        # A local path or another scheme: a chat message never decides what the bot reads from its disk.
+        raise ReferenceImageError(f"reference source scheme refused ({_safe_url(text)})", reason="unsafe_url",
+                                  user_message=UNSAFE_URL_MESSAGE)
+    return await _from_base64(text, limits)
+
+
+def _check_size(size: int, limits: ReferenceLimits, what: str) -> None:
+    if size > limits.max_bytes:
+        raise ReferenceImageError(f"reference {what} of {size} bytes refused (limit {limits.max_bytes})",
+                                  reason="too_big", user_message=TOO_BIG_MESSAGE)
+
+
+async def _from_base64(payload: str, limits: ReferenceLimits) -> bytes:
+    _check_size(len(payload) * 3 // 4, limits, "base64 payload")
+    try:
+        if len(payload) > _INLINE_DECODE_LIMIT:
+            data = await asyncio.to_thread(_b64decode, payload)
+        else:
+            data = _b64decode(payload)
+    except (binascii.Error, ValueError):
+        raise ReferenceImageError("reference is not valid base64", reason="not_image",
+                                  user_message=NOT_IMAGE_MESSAGE) from None
+    _check_size(len(data), limits, "image")
+    return data
+
+
+def _b64decode(payload: str) -> bytes:
+    compact = "".join(payload.split())
+    return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+
+
+async def _download(url: str, client: Optional[httpx.AsyncClient], limits: ReferenceLimits,
+                    resolver: Resolver) -> bytes:
+    shown = _safe_url(url)
+    _hide_urls_in_httpx_log()
+    own_client = client is None
+    client = client or httpx.AsyncClient()
+    try:
+        # No allowed or credential origins: a chat URL never reaches a private address, and no
+        # header of any backend goes with it.
+        fetched = await fetch_image(url, client=client, max_bytes=limits.max_bytes, resolver=resolver,
+                                    total_timeout=limits.download_timeout,
+                                    read_timeout=min(30.0, limits.download_timeout), backend="reference")
+        return fetched.data
+    except UnsafeURLError as exc:
+        raise ReferenceImageError(f"reference download from {shown} refused: {_scrub(exc.detail, url)}",
+                                  reason="unsafe_url", user_message=UNSAFE_URL_MESSAGE) from None
+    except TransientError as exc:
+        raise ReferenceImageError(f"reference download from {shown} failed: {_scrub(exc.detail, url)}",
+                                  reason="download_failed", user_message=DOWNLOAD_FAILED_MESSAGE) from None
+    except BackendError as exc:
+        detail = _scrub(exc.detail, url)
+        if "refused (limit" in detail or "exceeded" in detail:
+            reason, message = "too_big", TOO_BIG_MESSAGE
+        elif "not a PNG/JPEG/WebP/GIF" in detail:
+            reason, message = "not_image", NOT_IMAGE_MESSAGE
+        else:
+            reason, message = "download_failed", DOWNLOAD_FAILED_MESSAGE
+        raise ReferenceImageError(f"reference download from {shown}: {detail}", reason=reason,
+                                  user_message=message) from None
+    finally:
+        if own_client:
+            await client.aclose()
+
+
+def _safe_url(url: str) -> str:
+    """scheme://host[:port]/path for the log: no userinfo, no query, no fragment, the path cut short."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparsable URL)"
+    path = parts.path if len(parts.path) <= 60 else parts.path[:60] + "…"
+    return f"{parts.scheme}://{host}{port}{path}" if parts.scheme else "(not a URL)"
+
+
+class _UrlSecretsFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO ("HTTP Request: GET https://user:pw@host/a?rkey=…"):
+    chat image URLs carry access keys in the query, so the logged URL keeps only scheme, host and path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
+            record.args = tuple(_safe_url(str(arg)) + ("?…" if arg.query else "") if isinstance(arg, httpx.URL)
+                                else arg for arg in record.args)
+        return True
+
+
+_HTTPX_FILTER = _UrlSecretsFilter()
+
+
+def _hide_urls_in_httpx_log() -> None:
+    logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in logger.filters:
+        logger.addFilter(_HTTPX_FILTER)
+
+
+def _scrub(detail: str, url: str) -> str:
+    """An inner error's text without the URL's secrets (should a library have quoted the URL)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return detail.replace(url, "(url)")
+    for secret in (url, parts.query, parts.fragment, parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""):
+        if secret and len(secret) >= 3:
+            detail = detail.replace(secret, "…")
+    return detail
+
+
+# --- cleaning (worker thread) -----------------------------------------------------------------
+
+
+def clean_reference(data: bytes, limits: ReferenceLimits = ReferenceLimits()) -> ReferenceImage:
+    """The blocking body of `load_reference`: call it from a worker thread (or a CLI)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError, WebPImagePlugin  # noqa: F401 - see decode.py
+
+    _check_size(len(data), limits, "image")
+    try:
+        image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise ReferenceImageError(f"reference refused as a decompression bomb: {exc}", reason="too_many_pixels",
+                                  user_message=TOO_BIG_MESSAGE) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ReferenceImageError(f"reference is not a readable PNG/JPEG/WebP/GIF ({len(data)} bytes): "
+                                  f"{type(exc).__name__}", reason="not_image", user_message=NOT_IMAGE_MESSAGE) from None
+    width, height = image.size
+    if width <= 0 or height <= 0 or width * height > limits.max_pixels:
+        raise ReferenceImageError(f"reference of {width}x{height} pixels refused (cap {limits.max_pixels})",
+                                  reason="too_many_pixels", user_message=TOO_BIG_MESSAGE)
+    try:
+        image.seek(0)  # an animation: its first frame
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        image = _to_srgb(image)
+    except Image.DecompressionBombError as exc:
+        raise ReferenceImageError(f"reference refused as a decompression bomb: {exc}", reason="too_many_pixels",
+                                  user_message=TOO_BIG_MESSAGE) from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        raise ReferenceImageError(f"reference is truncated or corrupt: {type(exc).__name__}: {str(exc)[:120]}",
+                                  reason="not_image", user_message=NOT_IMAGE_MESSAGE) from None
+    image = shrink_to_edge(image, limits.max_side)
+    return _encode(image, limits)
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return image.getextrema()[-1][0] < 255 if image.mode in ("RGBA", "LA") else True
+    return image.mode == "P" and "transparency" in image.info
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """RGB or RGBA pixels in sRGB; an embedded ICC profile is applied (best effort), then dropped."""
+    icc = image.info.get("icc_profile")
+    alpha = _has_alpha(image)
+    target = "RGBA" if alpha else "RGB"
+    if icc and image.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"),
+                                              outputMode="RGBA" if image.mode == "RGBA" else "RGB")
+        except Exception as exc:  # noqa: BLE001 - a broken profile: the pixels as they are
+            log.debug("reference colour profile not applied: %s", type(exc).__name__)
+    if image.mode != target:
+        if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            image = image.point(lambda value: value / 256).convert("L")
+        image = image.convert(target)
+    image.info = {}
+    return image
+
+
+def _encode(image: Image.Image, limits: ReferenceLimits) -> ReferenceImage:
+    buffer = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(buffer, "PNG", optimize=False, compress_level=6)
+        mime = "image/png"
+    else:
+        image.save(buffer, "JPEG", quality=limits.jpeg_quality, optimize=True)
+        mime = "image/jpeg"
+    return ReferenceImage(buffer.getvalue(), mime, image.width, image.height)
+
+
+__all__ = ["ReferenceImage", "ReferenceLimits", "load_reference", "load_references", "clean_reference",
+           "MAX_REFERENCE_BYTES", "MAX_REFERENCE_PIXELS", "MAX_REFERENCE_SIDE", "MAX_REFERENCES"]

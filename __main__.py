@@ -6,6 +6,6 @@ import sys
 # process (`python -m llm2pic`), never in a host that imports the plugin.
 sys.modules.setdefault("httpx._main", None)
 
-from .cli import main  # noqa: E402 (after the line above, which must run before httpx is imported)
+from .frontends.cli.main import main  # noqa: E402 (after the line above, which must run before httpx is imported)
 
 raise SystemExit(main())

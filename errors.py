@@ -8,12 +8,13 @@ decides what the fallback chain does next.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Optional
 
 from .reasons import one_line
 from .redaction import redact
 from .server_numbers import server_number
+from .phrases import (CONTENT_REJECTED, DEADLINE, ERROR, IMAGING_FAILED, MISCONFIGURED, NOT_UNDERSTOOD, UNAVAILABLE, UNSAFE_IMAGE_ADDRESS, quota_used_up)
+from .phrases import NO_REFERENCE_BACKEND, REFERENCE_UNUSABLE
 
 # One taxonomy for every backend. `detail` is for the log (redacted and made one line on construction);
 # `user_message` is the Chinese sentence for the chat and never contains upstream text.
@@ -23,7 +24,7 @@ class BackendError(Exception):
     """Base class: a backend could not produce an image."""
 
     kind: ClassVar[str] = "error"
-    default_user_message: ClassVar[str] = "画图服务出了点问题，稍后再试试吧。"
+    default_user_message: ClassVar[str] = ERROR
     # Set by a backend on a QuotaError that exhausted a quota other backends spend too (see
     # backends/quota_groups.py); None: the failure concerns this backend alone.
     quota_group: Optional[str] = None
@@ -60,13 +61,20 @@ class TransientError(BackendError):
     """Network trouble, a busy or starting Space, a full queue, a timeout, a 5xx."""
 
     kind = "transient"
-    default_user_message = "画图服务暂时不可用，稍后再试试吧。"
+    default_user_message = UNAVAILABLE
 
     def __init__(self, detail: str, *, retry_here: bool = True, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
         # False: retrying this backend soon is pointless (a rate limit that names no wait); the
         # chain moves on to the next backend at once.
         self.retry_here = retry_here
+
+
+class DeadlineReached(TransientError):
+    """The job's one deadline (`[chain] deadline`) passed: the prompt, a backend or the imaging took too long."""
+
+    kind = "deadline"
+    default_user_message = DEADLINE
 
 
 # Move on to the next backend; this one is out of quota until retry_after.
@@ -77,12 +85,7 @@ class QuotaError(BackendError):
 
     @property
     def user_message(self) -> str:
-        if self._user_message:
-            return self._user_message
-        if self.retry_after and self.retry_after > 0:
-            minutes = max(1, math.ceil(self.retry_after / 60))
-            return f"免费额度用完了，约 {minutes} 分钟后再试。"
-        return "免费额度用完了，晚点再试吧。"
+        return self._user_message or quota_used_up(self.retry_after)
 
 
 # Stop the whole job: another backend must not be used to get around a refusal.
@@ -90,7 +93,7 @@ class ContentRejectedError(BackendError):
     """The backend refused the content (safety filter, NSFW placeholder, moderation)."""
 
     kind = "rejected"
-    default_user_message = "这个画不了，换个内容试试吧。"
+    default_user_message = CONTENT_REJECTED
 
 
 # This backend cannot work as configured; fix the config (or the Space changed).
@@ -98,7 +101,7 @@ class ConfigurationError(BackendError):
     """Bad URL, wrong endpoint, missing or rejected key, config that does not fit the endpoint."""
 
     kind = "configuration"
-    default_user_message = "画图服务配置有误，请管理员检查一下。"
+    default_user_message = MISCONFIGURED
 
 
 # The backend answered something we cannot understand.
@@ -106,7 +109,7 @@ class ProtocolError(BackendError):
     """Malformed answer: bad JSON, no image in the result, an unexpected stream."""
 
     kind = "protocol"
-    default_user_message = "画图服务返回了看不懂的结果，稍后再试试吧。"
+    default_user_message = NOT_UNDERSTOOD
 
 
 # --- raised outside the backends --------------------------------------------------------------
@@ -124,13 +127,13 @@ class PromptRefused(ContentRejectedError):
 class ImagingError(ProtocolError):
     """The image cannot be made ready for chat: corrupt or truncated, too many pixels, cannot fit the budget."""
 
-    default_user_message = "图片处理失败了，稍后再试试吧。"
+    default_user_message = IMAGING_FAILED
 
 
 class UnsafeURLError(ProtocolError):
     """A download was refused: not http(s), or the host is loopback/private/link-local/metadata, or too many redirects."""
 
-    default_user_message = "图片地址不安全，已拒绝下载。"
+    default_user_message = UNSAFE_IMAGE_ADDRESS
 
 
 # --- reference images -------------------------------------------------------------------------
@@ -144,7 +147,7 @@ class ReferenceImageError(ImagingError):
     "unsafe_url", "download_failed", "too_many".
     """
 
-    default_user_message = "这张参考图用不了，换一张试试吧。"
+    default_user_message = REFERENCE_UNUSABLE
 
     def __init__(self, detail: str, *, reason: str, **kwargs: Any) -> None:
         kwargs.setdefault("backend", "reference")
@@ -158,4 +161,4 @@ class ReferenceUnsupported(ConfigurationError):
     """The job has reference images and no enabled backend can take them (or the one asked cannot)."""
 
     kind = "no-reference-backend"
-    default_user_message = "现在能用的画图服务都不支持参考图，没法照着图片画，可以换成文字描述再试试。"
+    default_user_message = NO_REFERENCE_BACKEND

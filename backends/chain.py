@@ -28,9 +28,11 @@ from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 from ..config.chain import ChainSection
 from ..redaction import redacted_traceback
 from .base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
-from ..errors import (BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError,
+from ..errors import (BackendError, ConfigurationError, ContentRejectedError, DeadlineReached, ProtocolError, QuotaError,
                       ReferenceUnsupported, TransientError)
 from .quota_groups import SharedQuotas
+from ..phrases import (NO_BACKEND, OUTCOME_UNKNOWN, all_paused, backend_paused, backend_ready,
+                       backend_skipped_for_references, images_partial, images_so_far)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,8 +40,6 @@ T = TypeVar("T")
 MAX_COOLDOWN = 24 * 3600.0
 # Seeds the chain picks for further images stay below 2**31: many apps cap their seed input there.
 MAX_CHAIN_SEED = 2**31 - 1
-UNKNOWN_OUTCOME_MESSAGE = "请求已经发出但没有收到结果，可能已经扣费；为避免重复扣费没有自动重试，请稍后再试。"
-DEADLINE_MESSAGE = "画图超时了，稍后再试试吧。"
 
 
 @dataclass
@@ -74,18 +74,10 @@ class BackendStatus:
     def user_line(self) -> str:
         """One Chinese line for the chat: no upstream text."""
         if self.available:
-            return f"{self.name}：正常" if not self.consecutive_failures else \
-                f"{self.name}：可用（最近连续失败 {self.consecutive_failures} 次）"
-        minutes = max(1, math.ceil(self.cooldown_remaining / 60))
-        return f"{self.name}：暂停中，约 {minutes} 分钟后恢复（{_reason_zh(self.open_reason)}）"
-
-
-def _reason_zh(reason: str) -> str:
-    if reason.startswith("quota"):
-        return "额度用完"
-    if reason.startswith("rate"):
-        return "服务端要求稍后再试"
-    return "连续失败"
+            return backend_ready(self.name, self.consecutive_failures)
+        pause = "quota" if self.open_reason.startswith("quota") else \
+            "rate" if self.open_reason.startswith("rate") else "failures"
+        return backend_paused(self.name, self.cooldown_remaining, pause)
 
 
 class _DeadlineReached(Exception):
@@ -155,7 +147,7 @@ class BackendChain:
         can, ReferenceUnsupported is raised instead of drawing without them.
         """
         if not self.backends:
-            raise ConfigurationError("no backend is enabled", user_message="没有启用任何画图后端，请管理员检查配置。")
+            raise ConfigurationError("no backend is enabled", user_message=NO_BACKEND)
         deadline_at = self._clock() + (deadline if deadline is not None else self.settings.deadline)
         errors: list[BackendError] = []
         unknown_paid: Optional[BackendError] = None
@@ -203,7 +195,7 @@ class BackendChain:
                 errors.append(exc)
                 if exc.outcome_unknown and backend.paid:
                     unknown_paid = exc
-                    progress(ProgressEvent("log", backend=backend.name, message=UNKNOWN_OUTCOME_MESSAGE))
+                    progress(ProgressEvent("log", backend=backend.name, message=OUTCOME_UNKNOWN))
                 continue
             self._states[backend.name] = _BreakerState()
             return await self._the_rest(backend, asked, images, progress, deadline_at)
@@ -221,13 +213,13 @@ class BackendChain:
             return request
         remaining = deadline_at - self._clock()
         if remaining <= 0:
-            raise _DeadlineReached(TransientError("job deadline reached before the backend was tried",
-                                                  backend=backend.name, user_message=DEADLINE_MESSAGE))
+            raise _DeadlineReached(DeadlineReached("job deadline reached before the backend was tried",
+                                                   backend=backend.name))
         try:
             takes = await asyncio.wait_for(self._call(backend, backend.takes_references()), remaining)
         except asyncio.TimeoutError:
-            raise _DeadlineReached(TransientError("job deadline reached while the backend was looked at",
-                                                  backend=backend.name, user_message=DEADLINE_MESSAGE)) from None
+            raise _DeadlineReached(DeadlineReached("job deadline reached while the backend was looked at",
+                                                   backend=backend.name)) from None
         if takes:
             return request
         if request.references_required:
@@ -237,7 +229,7 @@ class BackendChain:
 
     def _skip_for_references(self, backend: Backend, progress: ProgressCallback) -> None:
         log.info("backend %s skipped: it cannot take reference images", backend.name)
-        progress(ProgressEvent("log", backend=backend.name, message=f"{backend.name} 不支持参考图，跳过"))
+        progress(ProgressEvent("log", backend=backend.name, message=backend_skipped_for_references(backend.name)))
 
     # --- several images -----------------------------------------------------------------------
 
@@ -249,8 +241,9 @@ class BackendChain:
         wanted = max(1, request.count)
         delivered = list(images[:wanted])
         while len(delivered) < wanted:
-            progress(ProgressEvent("log", backend=backend.name, message=f"已画好 {len(delivered)}/{wanted} 张"))
-            follow = dataclasses.replace(request, count=wanted - len(delivered), seed=next_seed(request.seed, len(delivered)))
+            progress(ProgressEvent("log", backend=backend.name, message=images_so_far(len(delivered), wanted)))
+            follow = dataclasses.replace(request, count=wanted - len(delivered),
+                                         seed=next_seed(request.seed, len(delivered)))
             try:
                 more = await self._run(backend, follow, progress, deadline_at)
             except _DeadlineReached as reached:
@@ -270,7 +263,7 @@ class BackendChain:
         log.warning("backend %s: image %d of %d failed (%s); the job ends with the %d delivered",
                     backend.name, len(delivered) + 1, wanted, error, len(delivered))
         progress(ProgressEvent("log", backend=backend.name,
-                               message=f"只画好了 {len(delivered)}/{wanted} 张，其余的没画成"))
+                               message=images_partial(len(delivered), wanted)))
 
     async def _run(self, backend: Backend, request: GenerationRequest, progress: ProgressCallback,
                    deadline_at: float) -> list[GeneratedImage]:
@@ -281,16 +274,16 @@ class BackendChain:
             attempt += 1
             remaining = deadline_at - self._clock()
             if remaining <= 0:
-                raise _DeadlineReached(TransientError("job deadline reached before the backend was tried",
-                                                      backend=backend.name, user_message=DEADLINE_MESSAGE))
+                raise _DeadlineReached(DeadlineReached("job deadline reached before the backend was tried",
+                                                       backend=backend.name))
             progress(ProgressEvent("backend", backend=backend.name,
                                    message=f"{backend.name} 正在画图" + (f"（第 {attempt} 次尝试）" if attempt > 1 else "")))
             try:
                 return await asyncio.wait_for(self._generate(backend, request, progress), remaining)
             except asyncio.TimeoutError:
-                raise _DeadlineReached(TransientError(
+                raise _DeadlineReached(DeadlineReached(
                     f"job deadline reached while the backend was working (attempt {attempt})", backend=backend.name,
-                    outcome_unknown=True, user_message=UNKNOWN_OUTCOME_MESSAGE if backend.paid else DEADLINE_MESSAGE,
+                    outcome_unknown=True, user_message=OUTCOME_UNKNOWN if backend.paid else None,
                 )) from None
             except TransientError as exc:
                 if exc.outcome_unknown and backend.paid:
@@ -372,7 +365,7 @@ class BackendChain:
         """The error that explains the failed job best (its user_message goes to the chat)."""
         if unknown_paid is not None:
             return TransientError(unknown_paid.detail, backend=unknown_paid.backend, outcome_unknown=True,
-                                  user_message=_own_message(unknown_paid) or UNKNOWN_OUTCOME_MESSAGE)
+                                  user_message=_own_message(unknown_paid) or OUTCOME_UNKNOWN)
         if errors:
             quota = [error for error in errors if isinstance(error, QuotaError)]
             if len(quota) == len(errors):
@@ -382,9 +375,8 @@ class BackendChain:
             return errors[-1]
         waits = [status.cooldown_remaining for status in self.status() if not status.available]
         wait = min(waits) if waits else 0.0
-        minutes = max(1, math.ceil(wait / 60))
         return TransientError(f"every backend is paused by its circuit breaker (next in {wait:.0f}s)",
-                              retry_after=wait, user_message=f"画图服务暂时都不可用，约 {minutes} 分钟后再试。")
+                              retry_after=wait, user_message=all_paused(wait))
 
 
 def _own_message(error: BackendError) -> Optional[str]:

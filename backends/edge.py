@@ -15,6 +15,7 @@ import httpx
 
 from ..errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from .http import read_capped
+from ..phrases import DOWNLOAD_LOST
 
 if TYPE_CHECKING:
     from ..imaging.addresses import Resolver
@@ -108,4 +109,4 @@ async def download_image(
     assert last is not None
     raise TransientError(f"generated image could not be downloaded: {redact(last.detail)}", backend=backend,
                          outcome_unknown=True,
-                         user_message="图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。")
+                         user_message=DOWNLOAD_LOST)

@@ -21,6 +21,7 @@ from ..errors import (BackendError, ConfigurationError, ContentRejectedError, Pr
 from ..server_numbers import server_number
 from .edge import send_capped
 from .http import error_for_status, is_html, retry_after_seconds, sniff_image_mime
+from ..phrases import MODEL_LOADING
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class HFInferenceBackend(Backend):
                 if waited + pause > self.config.model_wait:
                     raise TransientError(f"{what}: model still loading after {waited:.0f}s", backend=self.name,
                                          retry_after=loading.estimated_time,
-                                         user_message="模型正在加载，稍后再试试吧。") from None
+                                         user_message=MODEL_LOADING) from None
                 progress(ProgressEvent("queued", backend=self.name, eta=loading.estimated_time,
                                        message="模型加载中"))
                 log.info("%s: model loading, waiting %.0fs", self.name, pause)

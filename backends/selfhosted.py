@@ -13,12 +13,12 @@ import re
 from typing import Any, Awaitable, Optional
 
 from ..errors import ConfigurationError, ProtocolError, TransientError
+from ..phrases import DEADLINE, OUT_OF_MEMORY
 
 log = logging.getLogger(__name__)
 
 OFF_LOOP_BYTES = 256 * 1024
 MAX_SEED = 2**32 - 1
-OOM_MESSAGE = "显存不足，画不了这么大的图；请管理员调小尺寸（像素预算）或稍后再试。"
 # torch: "CUDA out of memory", torch.cuda.OutOfMemoryError / torch.OutOfMemoryError, ROCm "HIP out of memory",
 # Apple "MPS backend out of memory", DirectML "Could not allocate tensor".
 _OOM = re.compile(r"out of memory|OutOfMemoryError|Could not allocate tensor|CUBLAS_STATUS_ALLOC_FAILED", re.I)
@@ -27,7 +27,7 @@ _OOM = re.compile(r"out of memory|OutOfMemoryError|Could not allocate tensor|CUB
 class OutOfMemoryError(ConfigurationError):
     """The server's GPU ran out of memory for this size; the same request would fail again."""
 
-    default_user_message = OOM_MESSAGE
+    default_user_message = OUT_OF_MEMORY
 
 
 def is_out_of_memory(text: str) -> bool:
@@ -95,4 +95,4 @@ async def within_timeout(work: Awaitable[Any], timeout: float, *, backend: str) 
         return await asyncio.wait_for(work, timeout)
     except asyncio.TimeoutError:
         raise TransientError(f"no result within timeout = {timeout:g}s", backend=backend, outcome_unknown=True,
-                             user_message="画图超时了，稍后再试试吧。") from None
+                             user_message=DEADLINE) from None

@@ -118,7 +118,7 @@ class LimitsSection(BaseModel):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
-        from ..limits import format_quiet_hours, parse_quiet_hours  # here: the CLI never loads the limiter
+        from ..drawing.admission import format_quiet_hours, parse_quiet_hours  # here: the CLI never loads the limiter
 
         span = parse_quiet_hours(value)
         return format_quiet_hours(span) if span else ""

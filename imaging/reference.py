@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import BackendError, ReferenceImageError, TransientError, UnsafeURLError
+from ..phrases import (REFERENCE_DOWNLOAD_FAILED, REFERENCE_NOT_IMAGE, REFERENCE_TOO_BIG, REFERENCE_UNSAFE_ADDRESS,
+                       too_many_references)
 from .addresses import Resolver, system_resolver
 from .decode import PILLOW_FORMATS
 from .encode import shrink_to_edge
@@ -48,11 +50,10 @@ DOWNLOAD_TIMEOUT = 30.0  # the whole download, redirects included
 # Decoding base64 larger than this happens in a worker thread.
 _INLINE_DECODE_LIMIT = 256 * 1024
 
-TOO_BIG_MESSAGE = "参考图太大了，换一张小一点的图吧。"
-NOT_IMAGE_MESSAGE = "发来的不是能识别的图片，换一张试试吧。"
-UNSAFE_URL_MESSAGE = "这张图片的地址不安全，已拒绝下载。"
-DOWNLOAD_FAILED_MESSAGE = "参考图下载失败了，稍后再试试吧。"
-TOO_MANY_MESSAGE = f"参考图太多了，一次最多 {MAX_REFERENCES} 张。"
+TOO_BIG_MESSAGE = REFERENCE_TOO_BIG
+NOT_IMAGE_MESSAGE = REFERENCE_NOT_IMAGE
+UNSAFE_URL_MESSAGE = REFERENCE_UNSAFE_ADDRESS
+DOWNLOAD_FAILED_MESSAGE = REFERENCE_DOWNLOAD_FAILED
 
 Source = Union[bytes, bytearray, memoryview, str]
 
@@ -90,7 +91,7 @@ async def load_references(
     if len(sources) > limits.max_count:
         raise ReferenceImageError(f"{len(sources)} reference images given, at most {limits.max_count} are taken",
                                   reason="too_many",
-                                  user_message=TOO_MANY_MESSAGE.replace(str(MAX_REFERENCES), str(limits.max_count)))
+                                  user_message=too_many_references(limits.max_count))
     cleaned = []
     for source in sources:
         image = await load_reference(source, client=client, limits=limits, workers=workers, resolver=resolver)

@@ -22,9 +22,10 @@ from .safety import find_forbidden
 from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
 from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptSource
 from ..errors import PromptRefused
+from ..phrases import NOTHING_TO_DRAW
 
 DEFAULT_LOGGER = "llm2pic.prompt"
-NOTHING_TO_DRAW = "想画点什么呢？说具体一点吧～"
+NOTHING_TO_DRAW = NOTHING_TO_DRAW
 
 
 async def make_image_prompt(

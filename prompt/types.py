@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Literal, Optional, Sequence
 
 from ..backends.base import GenerationRequest
+from ..phrases import PROMPT_REFUSED
 
 # The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
 # It may raise anything; the engine treats every exception as "no answer".
@@ -61,7 +62,7 @@ class SafetyOptions:
     enabled: bool = True
     forbidden_words: tuple[str, ...] = ()
     match_mode: Literal["word", "substring"] = "word"
-    refusal_message: str = "这个内容不太合适，换个别的吧～"
+    refusal_message: str = PROMPT_REFUSED
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llm2pic.cli import main
+from llm2pic.frontends.cli.main import main
 from llm2pic.config.load import load_config
 
 pytestmark = pytest.mark.gradio_server

@@ -11,7 +11,7 @@ import httpx
 import respx
 from PIL import Image
 
-from llm2pic.cli import main
+from llm2pic.frontends.cli.main import main
 
 OPENAI = "https://api.openai.com/v1/images/generations"
 HF = "https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-schnell"

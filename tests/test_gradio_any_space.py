@@ -178,7 +178,7 @@ async def test_a_value_not_in_the_choices_is_a_configuration_error_sent_once(spa
 def test_cli_json_notes_say_when_the_aspect_could_not_be_applied(spaces, tmp_path, capsys, caplog):
     import json
 
-    from llm2pic.cli import main
+    from llm2pic.frontends.cli.main import main
 
     path = tmp_path / "config.toml"
     path.write_text(f'[[backends]]\ntype = "gradio"\nname = "plain"\nbase_url = "{spaces.url("interface")}"\n',

@@ -11,7 +11,7 @@ import pytest
 
 from llm2pic.config.limits import LimitsSection
 from llm2pic.config.load import ConfigError, load_config, load_config_data
-from llm2pic.limits import Limits, Refusal, Ticket, Usage, Who
+from llm2pic.drawing.admission import Limits, Refusal, Ticket, Usage, Who
 
 ALICE = Who(chat_id="s1", group_id="g1", user_id="alice", platform="qq")
 BOB = Who(chat_id="s1", group_id="g1", user_id="bob", platform="qq")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from llm2pic import chat_text
+from llm2pic.phrases import SHUTTING_DOWN
 from llm2pic.errors import ContentRejectedError
 from maibot_fake_host import FakeHost, start_plugin
 
@@ -118,7 +118,7 @@ async def test_unload_cancels_running_jobs_and_each_acknowledged_one_ends_with_o
     assert plugin.board is None
     await asyncio.sleep(0.8)  # longer than /slow takes
     assert host.of("send.image") == []
-    assert host.texts()[2:] == [chat_text.SHUTTING_DOWN] * 2, host.texts()
+    assert host.texts()[2:] == [SHUTTING_DOWN] * 2, host.texts()
 
 
 async def test_jobs_in_one_chat_run_in_order_and_the_ack_says_how_many_wait(make):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from llm2pic.aspects import ASPECTS
 from llm2pic.prompt.build import (DEFAULT_SYSTEM_PROMPT, build_messages, render_system_prompt, select_history)
-from llm2pic.prompt.chatfile import parse_chat_text
-from llm2pic.prompt.host import messages_from_host
+from llm2pic.frontends.cli.chatfile import parse_chat_text
+from llm2pic.frontends.maibot.chat_reads import messages_from_host
 from llm2pic.prompt.types import ChatMessage, Persona
 
 NOW = 10_000.0

@@ -9,7 +9,7 @@ import zlib
 import httpx
 import respx
 
-from llm2pic.cli import main
+from llm2pic.frontends.cli.main import main
 
 CHAT_URL = "http://127.0.0.1:9/v1/chat/completions"
 IMAGE_URL = "http://127.0.0.1:9/hf/models/test/model"

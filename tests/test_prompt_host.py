@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm2pic.prompt.engine import make_image_prompt
-from llm2pic.prompt.host import HostLLMError, host_llm
+from llm2pic.frontends.maibot.chat_reads import HostLLMError, host_llm
 from llm2pic.prompt.types import PromptInput, PromptOptions
 
 

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from llm2pic.prompt.engine import make_image_prompt
-from llm2pic.prompt.openai_chat import OpenAIChatLLM
+from llm2pic.drawing.llm_endpoint import OpenAIChatLLM
 from llm2pic.prompt.parse import clean_text
 from llm2pic.prompt.types import ChatMessage, Persona, PromptInput, PromptOptions
 
@@ -110,7 +110,7 @@ class Endless(httpx.AsyncByteStream):
 
 @pytest.mark.parametrize("body", ["endless", b'{"choices": [{"message": 5}]}', b"[" * 100_000])
 async def test_a_hostile_chat_endpoint_is_a_chat_llm_error_and_bounded(body):
-    from llm2pic.prompt.openai_chat import ChatLLMError
+    from llm2pic.drawing.llm_endpoint import ChatLLMError
 
     stream = Endless() if body == "endless" else None
     response = (httpx.Response(200, stream=stream) if stream else httpx.Response(200, content=body))

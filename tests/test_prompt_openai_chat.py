@@ -12,7 +12,7 @@ import respx
 from pydantic import SecretStr
 
 from llm2pic.prompt.engine import make_image_prompt
-from llm2pic.prompt.openai_chat import ChatLLMError, OpenAIChatLLM, chat_llm_from_config
+from llm2pic.drawing.llm_endpoint import ChatLLMError, OpenAIChatLLM, chat_llm_from_config
 from llm2pic.prompt.types import PromptInput, PromptOptions
 
 BASE = "http://127.0.0.1:8081/v1"

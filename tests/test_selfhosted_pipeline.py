@@ -11,7 +11,8 @@ from fake_sd_webui import FakeSDWebUI
 from loopback_server import serve
 from llm2pic.config.load import load_config_data
 from llm2pic.imaging.workers import ImageWorkers
-from llm2pic.pipeline import Engine, draw
+from llm2pic.drawing.engine import Engine
+from llm2pic.drawing.pipeline import draw
 from llm2pic.prompt.types import ImagePrompt
 
 

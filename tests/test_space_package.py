@@ -63,7 +63,7 @@ def test_start_up_does_not_import_the_hub_client():
     import subprocess
     import sys
 
-    code = ("import sys, llm2pic.plugin, llm2pic.cli, llm2pic.pipeline\n"
+    code = ("import sys, llm2pic.frontends.maibot.plugin, llm2pic.frontends.cli.main, llm2pic.drawing.pipeline\n"
             "heavy = sorted(m for m in ('huggingface_hub', 'tomlkit', 'httpx2') if m in sys.modules)\n"
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

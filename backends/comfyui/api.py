@@ -16,6 +16,7 @@ from ...errors import BackendError, ConfigurationError, ProtocolError
 from ..edge import map_transport_errors
 from ..http import error_for_status, read_capped, sniff_image_mime
 from ..selfhosted import decode_json
+from ...phrases import COMFYUI_WORKFLOW_INVALID
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ComfyAPI:
             log.warning("%s: ComfyUI refused the workflow: %s", self.backend, self.redact(describe_prompt_error(raw)))
             raise ConfigurationError(f"{what} → HTTP 400: {self.redact(describe_prompt_error(raw))}",
                                      backend=self.backend,
-                                     user_message="ComfyUI 工作流配置有误（节点校验失败），请管理员查看日志。")
+                                     user_message=COMFYUI_WORKFLOW_INVALID)
         if response.status_code != 200:
             raise self._status_error(response, raw, what)
         answer = await decode_json(raw, what, backend=self.backend)

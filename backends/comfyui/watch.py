@@ -24,6 +24,7 @@ from ..base import ProgressCallback, ProgressEvent
 from ...errors import BackendError, ConfigurationError, ProtocolError, TransientError
 from ..selfhosted import OutOfMemoryError, is_out_of_memory
 from .api import ComfyAPI
+from ...phrases import COMFYUI_WORKFLOW_FAILED
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def execution_error(data: dict[str, Any], *, backend: str) -> BackendError:
     if is_out_of_memory(exception):
         return OutOfMemoryError(detail, backend=backend)
     return ConfigurationError(detail, backend=backend,
-                              user_message="ComfyUI 运行工作流时出错，请管理员查看日志。")
+                              user_message=COMFYUI_WORKFLOW_FAILED)
 
 
 def _node_ids(nodes: Any) -> list[str]:

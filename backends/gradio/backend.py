@@ -31,13 +31,13 @@ from .presets import Preset, find_preset, find_preset_by_signature, space_host
 from .results import ImageRef, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
 from .upload import reference_value
+from ...phrases import DOWNLOAD_LOST, SPACE_STARTING
 
 log = logging.getLogger(__name__)
 SSE_PROTOCOLS = ("sse_v1", "sse_v2", "sse_v2.1", "sse_v3")
 _STARTUP_POLL = 5.0
 # File names apps return instead of an image when their safety checker fires (Z-Image-Turbo's nsfw.png).
 PLACEHOLDER_NAMES = frozenset({"nsfw.png"})
-DOWNLOAD_LOST_MESSAGE = "图已经画好了，但下载失败；为避免重复扣费没有自动重画，请稍后再试。"
 
 
 class GradioBackend(Backend):
@@ -132,7 +132,7 @@ class GradioBackend(Backend):
                     # The job ran (and may have been paid for): never draw it again on our own.
                     exc.outcome_unknown = True
                     if self.paid and exc.user_message == type(exc).default_user_message:
-                        exc._user_message = DOWNLOAD_LOST_MESSAGE
+                        exc._user_message = DOWNLOAD_LOST
                     raise
                 images.append(GeneratedImage(data_bytes, mime, self.name, seed, metadata={
                     "gradio_version": app.version, "transport": self.transport, "file": ref.name,
@@ -266,7 +266,7 @@ class GradioBackend(Backend):
                 if remaining <= 0:
                     raise TransientError(f"the app is still starting after {self.config.startup_wait:g} s: "
                                          f"{exc.detail}", backend=self.name,
-                                         user_message="画图服务正在启动，稍后再试试吧。") from None
+                                         user_message=SPACE_STARTING) from None
                 if not told:
                     progress(ProgressEvent("log", backend=self.name, message="starting: the Space is waking up"))
                     told = True

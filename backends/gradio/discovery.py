@@ -14,6 +14,7 @@ import httpx
 
 from ...errors import ConfigurationError, ProtocolError, TransientError
 from ..http import error_for_status, is_html, read_capped
+from ...phrases import UNREACHABLE
 
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
 
@@ -115,7 +116,7 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
         # within seconds does not help, the next backend might.
         error = ConfigurationError if cause == "name not resolved" else TransientError
         raise error(f"cannot reach {host}: {cause}", backend=backend,
-                    user_message="连不上画图服务，稍后再试试吧。") from None
+                    user_message=UNREACHABLE) from None
     if is_html(response) or response.status_code in (502, 503, 504):
         raise AppStarting(f"{what} → HTTP {response.status_code} {response.headers.get('content-type', '')}: "
                           "the app is asleep, building or restarting", backend=backend)

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from .cli_common import EXIT_OK, fail
-from .reasons import one_line
-from .redaction import redact
+from .common import EXIT_OK, fail
+from ...reasons import one_line
+from ...redaction import redact
 
 EXIT_USER_MUST_ACT, EXIT_SPACE_DOWN = 2, 3
 HARDWARE_HINT = "zero-a10g (default: ZeroGPU, free within its rules) | cpu-basic | cpu-upgrade | t4-small | …"
@@ -79,8 +79,8 @@ def _deploy(args: argparse.Namespace, app_folder: Optional[Path] = None) -> int:
     if missing:
         fail(missing)
         return EXIT_USER_MUST_ACT
-    from .hub.deploy import DEFAULT_MODEL, DeployOptions, deploy
-    from .hub.errors import DeployFailed
+    from ...hub.deploy import DEFAULT_MODEL, DeployOptions, deploy
+    from ...hub.errors import DeployFailed
 
     token = _token(args.token_env)
     if not token:
@@ -121,8 +121,8 @@ def _status(args: argparse.Namespace) -> int:
     if missing:
         fail(missing)
         return EXIT_USER_MUST_ACT
-    from .hub.errors import DeployFailed
-    from .hub.status import space_status
+    from ...hub.errors import DeployFailed
+    from ...hub.status import space_status
 
     token = _token(args.token_env)
     try:
@@ -146,8 +146,8 @@ def _quota(args: argparse.Namespace) -> int:
     if missing:
         fail(missing)
         return EXIT_USER_MUST_ACT
-    from .hub.errors import DeployFailed
-    from .hub.status import zero_gpu_quota_line
+    from ...hub.errors import DeployFailed
+    from ...hub.status import zero_gpu_quota_line
 
     token = _token(args.token_env)
     try:

@@ -14,17 +14,17 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .backends.base import Backend, BackendReport
-from .errors import BackendError
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
-from .cli_draw import _SECRETS, draw
-from .cli_space import add_space_commands
-from .config.load import ConfigError, parse_toml
-from .config.model import Config
-from .config.secrets import config_secrets
-from .pipeline import Engine
-from .reasons import one_line
-from .redaction import RedactingFilter, redact
+from ...backends.base import Backend, BackendReport
+from ...errors import BackendError
+from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, fail, load, printable
+from .draw import _SECRETS, draw
+from .space import add_space_commands
+from ...config.load import ConfigError, parse_toml
+from ...config.model import Config
+from ...config.secrets import config_secrets
+from ...drawing.engine import Engine
+from ...reasons import one_line
+from ...redaction import RedactingFilter, redact
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -93,7 +93,7 @@ async def _probe_all(config: Config) -> int:
             for line in report.lines:
                 print(_shown(f"  {line}"))
             healthy = healthy and (report.ok or not backend_config.enabled)
-        from .hub.zero_gpu_report import doctor_lines
+        from ...hub.zero_gpu_report import doctor_lines
 
         enabled = [b for c, b in zip(config.backends, engine.backends) if c.enabled]
         for line in await doctor_lines(enabled):
@@ -121,8 +121,8 @@ async def _probe(backend: Backend) -> BackendReport:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from .config.legacy import is_legacy  # here: draw and doctor never need the migration code
-    from .config.upgrade import render_migrated
+    from ...config.legacy import is_legacy  # here: draw and doctor never need the migration code
+    from ...config.upgrade import render_migrated
 
     try:
         raw = parse_toml(Path(args.old_config).read_text(encoding="utf-8"), args.old_config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .types import ChatMessage
+from ...prompt.types import ChatMessage
 
 _LINE = re.compile(r"^\s*([^:：]{1,40}?)\s*[:：]\s*(.*)$")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional
 
-from ..redaction import redact
-from .types import ChatLLM, ChatMessage
+from ...redaction import redact
+from ...prompt.types import ChatLLM, ChatMessage
 
 
 class HostLLMError(Exception):

@@ -8,11 +8,11 @@ import logging
 import time
 from typing import Any, Iterable, Mapping, Optional
 
-from .redaction import RedactingFilter
+from ...redaction import RedactingFilter
 
 IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
 REQUESTER_MAX_AGE = 600.0  # a message older than this is not taken as the trigger of a tool call
-_PACKAGE_ROOT = __name__.rpartition(".")[0] or __name__  # "llm2pic", or the host's synthetic package name
+_PACKAGE_ROOT = __name__.rsplit(".", 3)[0]  # "llm2pic", or the host's synthetic package name (this is <root>.frontends.maibot.host)
 
 
 class HostChat:

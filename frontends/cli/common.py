@@ -6,8 +6,8 @@ import re
 import sys
 from typing import Optional
 
-from .config.load import ConfigError, load_config
-from .config.model import Config
+from ...config.load import ConfigError, load_config
+from ...config.model import Config
 
 EXIT_OK, EXIT_CONFIG, EXIT_BACKENDS, EXIT_REFUSED = 0, 2, 3, 4
 

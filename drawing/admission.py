@@ -7,15 +7,18 @@ Time is injected (`clock` for cooldowns, `now` for local wall time) so tests can
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
+from ..phrases import (CHAT_NOT_ALLOWED, GROUP_QUOTA_USED_UP, PRIVATE_NOT_ALLOWED, USER_QUOTA_USED_UP)
+from ..phrases import cooldown as cooldown_sentence
+from ..phrases import quiet_hours as quiet_hours_sentence
+
 if TYPE_CHECKING:  # the config package needs pydantic; this module stays stdlib-only
-    from .config.limits import LimitsSection
+    from ..config.limits import LimitsSection
 
 RefusalReason = Literal[
     "chat_not_allowed", "private_not_allowed", "quiet_hours", "cooldown", "user_quota", "group_quota"
@@ -87,19 +90,12 @@ class Refusal:
     detail: str = ""  # quiet_hours: the span "HH:MM-HH:MM"
 
     def user_message(self) -> str:
-        if self.reason == "chat_not_allowed":
-            return "这里没有开放画图功能哦"
-        if self.reason == "private_not_allowed":
-            return "私聊里不能画图哦，请在群里使用"
         if self.reason == "quiet_hours":
-            span = f"（{self.detail}）" if self.detail else ""
-            end = self.detail.rsplit("-", 1)[-1] if self.detail else ""
-            return f"现在是休息时间{span}，{end} 以后再来吧" if end else f"现在是休息时间{span}，晚点再来吧"
+            return quiet_hours_sentence(self.detail)
         if self.reason == "cooldown":
-            return f"画得太快啦，{_human_wait(self.retry_after)}后再来～"
-        if self.reason == "user_quota":
-            return "今天的画图次数用完了，明天再来吧"
-        return "本群今天的画图次数用完了，明天再来吧"
+            return cooldown_sentence(self.retry_after)
+        return {"chat_not_allowed": CHAT_NOT_ALLOWED, "private_not_allowed": PRIVATE_NOT_ALLOWED,
+                "user_quota": USER_QUOTA_USED_UP}.get(self.reason, GROUP_QUOTA_USED_UP)
 
 
 @dataclass(frozen=True)
@@ -107,14 +103,6 @@ class Usage:
     user_left: Optional[int]  # None = unlimited (or admin, or the user is unknown)
     group_left: Optional[int]  # None = unlimited (or admin, or a private chat)
     cooldown_left: float  # seconds
-
-
-def _human_wait(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return "稍等一会儿"
-    if seconds < 60:
-        return f"约 {max(1, math.ceil(seconds))} 秒"
-    return f"约 {math.ceil(seconds / 60)} 分钟"
 
 
 class Ticket:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Optional
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Mapping, Optional
 
 import httpx
 
@@ -86,6 +87,20 @@ def _content(data: Mapping[str, Any]) -> str:
     if isinstance(content, list):  # content parts
         content = "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
     return str(content)
+
+
+@asynccontextmanager
+async def endpoint_llm(llm_section: Any, environ: Optional[Mapping[str, str]] = None
+                       ) -> AsyncIterator[Optional[OpenAIChatLLM]]:
+    """The `[llm]` endpoint as a ChatLLM with a client of its own while the block runs; None when
+    base_url or model is not configured (then the request text is drawn as typed)."""
+    if not llm_section.base_url or not llm_section.model:
+        yield None
+        return
+    from ..backends.tls import shared_tls_context
+
+    async with httpx.AsyncClient(verify=shared_tls_context()) as client:
+        yield chat_llm_from_config(llm_section, client, environ)
 
 
 def chat_llm_from_config(

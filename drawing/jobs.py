@@ -16,15 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Optional, Protocol
 
-from . import chat_text
-from .backends.base import ProgressEvent
-from .errors import BackendError
-from .backends.chain import DEADLINE_MESSAGE
-from .imaging.workers import ImageWorkers
-from .limits import Limits, Refusal, Ticket, Who
-from .pipeline import Drawn, Engine, draw, make_prompt
-from .prompt.types import ChatLLM, ImagePrompt, PromptInput
-from .redaction import redact
+from ..phrases import CHAT_BUSY, CRASHED, NOT_DELIVERED, SHUTTING_DOWN, acknowledgement, space_queue_notice
+from ..backends.base import ProgressEvent
+from ..errors import BackendError, DeadlineReached
+from ..imaging.workers import ImageWorkers
+from .admission import Limits, Refusal, Ticket, Who
+from .engine import Engine
+from .pipeline import Drawn, run_job
+from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
+from ..redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class JobBoard:
             admission.release()
             if now - line.busy_notice_at >= self.engine.config.limits.notice_window:
                 line.busy_notice_at = now
-                await self.say(who.chat_id, chat_text.CHAT_BUSY)
+                await self.say(who.chat_id, CHAT_BUSY)
             return Submission("busy", "这个聊天排队的图太多，没有接这一张，已经告诉用户。")
 
         ahead = line.pending
@@ -179,7 +179,7 @@ class JobBoard:
             self._recent[key] = (now, task)
         ack = jobs.selfie_ack_message if order.job.selfie else jobs.ack_message
         try:
-            await self.say(who.chat_id, chat_text.ack(ack, ahead))
+            await self.say(who.chat_id, acknowledgement(ack, ahead))
         finally:
             acknowledged.set()
         status = "queued" if ahead else "started"
@@ -206,7 +206,7 @@ class JobBoard:
                 # Every acknowledged job ends in exactly one message, an unload included.
                 ending.said = True
                 with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(self.say(chat_id, chat_text.SHUTTING_DOWN), _LAST_WORD_TIMEOUT)
+                    await asyncio.wait_for(self.say(chat_id, SHUTTING_DOWN), _LAST_WORD_TIMEOUT)
             raise
         finally:
             if outcome == "succeeded":
@@ -223,14 +223,14 @@ class JobBoard:
         return outcome
 
     async def _draw_and_send(self, order: DrawOrder, engine: Engine, ending: Optional["_Ending"] = None) -> str:
-        chat_id, deadline = order.who.chat_id, engine.config.chain.deadline
+        chat_id = order.who.chat_id
         ending = ending or _Ending()
         try:
-            drawn = await asyncio.wait_for(self._draw(order, engine, deadline), deadline)
-        except asyncio.TimeoutError:
-            log.warning("job in %s passed its %g s deadline and was cancelled", chat_id, deadline)
+            drawn = await self._draw(order, engine)
+        except DeadlineReached as exc:
+            log.warning("job in %s passed its %g s deadline: %s", chat_id, engine.config.chain.deadline, exc)
             ending.said = True
-            await self.say(chat_id, DEADLINE_MESSAGE)
+            await self.say(chat_id, exc.user_message)
             return "timed_out"
         except BackendError as exc:  # includes PromptRefused
             log.warning("job in %s failed: %s", chat_id, exc)
@@ -241,7 +241,7 @@ class JobBoard:
             log.error("job in %s crashed: %s: %s", chat_id, type(exc).__name__, redact(str(exc)))
             log.debug("traceback", exc_info=True)
             ending.said = True
-            await self.say(chat_id, chat_text.CRASHED)
+            await self.say(chat_id, CRASHED)
             return "crashed"
         ending.said = True  # the image (or the not-delivered sentence) is this job's one message
         try:
@@ -250,7 +250,7 @@ class JobBoard:
             log.error("sending the image to %s failed: %s", chat_id, redact(str(exc)))
             sent = False
         if not sent:
-            await self.say(chat_id, chat_text.NOT_DELIVERED)
+            await self.say(chat_id, NOT_DELIVERED)
             return "undelivered"
         for extra in drawn.more:  # a request for several images: the rest after the first
             try:
@@ -262,16 +262,11 @@ class JobBoard:
                  drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
         return "succeeded"
 
-    async def _draw(self, order: DrawOrder, engine: Engine, deadline: float) -> Drawn:
-        deadline_at = self._clock() + deadline
-        image_prompt = order.reuse
+    async def _draw(self, order: DrawOrder, engine: Engine) -> Drawn:
         seed = random.randrange(2**31) if order.reuse else None
-        if image_prompt is None:
-            llm = self.llm if order.use_llm else None
-            image_prompt = await make_prompt(order.job, engine.config, engine.prompt_languages, llm)
-        notices = _QueueNotice(self, order.who.chat_id, engine)
-        return await draw(image_prompt, engine, self.workers, seed=seed,
-                          deadline=max(1.0, deadline_at - self._clock()), progress=notices)
+        return await run_job(order.job, engine, self.workers, llm=self.llm if order.use_llm else None,
+                             reuse=order.reuse, seed=seed, progress=_QueueNotice(self, order.who.chat_id, engine),
+                             clock=self._clock)
 
     # --- chat output -----------------------------------------------------------------------------
 
@@ -327,7 +322,7 @@ class _QueueNotice:
         rank, eta = event.rank or 0, event.eta or 0.0
         if rank >= self._jobs.queue_notice_rank or eta > self._jobs.queue_notice_eta:
             self._told = True
-            self._board.say_later(self._chat_id, chat_text.space_queue(rank, event.eta))
+            self._board.say_later(self._chat_id, space_queue_notice(rank, event.eta))
 
 
 def _same_job_alive(task: asyncio.Task) -> bool:

@@ -9,22 +9,23 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Optional
 
-from .backends.base import GeneratedImage, ProgressEvent
-from .errors import BackendError
-from .aspects import parse_aspect
-from .cli_common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
-from .config.model import Config
-from .config.secrets import config_secrets
-from .redaction import redact
-from .imaging.prepare import PreparedImage
-from .imaging.workers import ImageWorkers
-from .pipeline import Engine, make_prompt
-from .pipeline import draw as draw_prompt
-from .prompt.chatfile import parse_chat_text
-from .prompt.types import ChatMessage, ImagePrompt, Persona, PromptInput
-from .errors import PromptRefused
+from ...backends.base import GeneratedImage, ProgressEvent
+from ...errors import BackendError
+from ...aspects import parse_aspect
+from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
+from ...config.model import Config
+from ...config.secrets import config_secrets
+from ...redaction import redact
+from ...imaging.prepare import PreparedImage
+from ...imaging.workers import ImageWorkers
+from ...drawing.engine import Engine
+from ...drawing.pipeline import run_job
+from .chatfile import parse_chat_text
+from ...prompt.types import ChatLLM, ChatMessage, ImagePrompt, Persona, PromptInput
+from ...errors import PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
@@ -96,34 +97,32 @@ def _choose_backends(config: Config, name: Optional[str]) -> list:
 
 async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
                history: list[ChatMessage]) -> tuple[ImagePrompt, GeneratedImage, PreparedImage]:
+    """The same job MaiBot's runs (one deadline from the start, the prompt LLM included)."""
     engine = Engine(config, backend_configs)
     try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
                           persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
-        image_prompt = await _make_prompt(job, config, engine, args)
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
-        drawn = await draw_prompt(image_prompt, engine, ImageWorkers(), seed=seed, deadline=config.chain.deadline,
-                                  progress=_ProgressLines())
+        async with _prompt_llm(config, args) as llm:
+            drawn = await run_job(job, engine, ImageWorkers(), llm=llm, seed=seed, progress=_ProgressLines())
     finally:
         await engine.retire()
     return drawn.image_prompt, drawn.image, drawn.prepared
 
 
-async def _make_prompt(job: PromptInput, config: Config, engine: Engine, args: argparse.Namespace) -> ImagePrompt:
-    """The image prompt; the LLM's client (and its module) only when an LLM will be asked."""
+@asynccontextmanager
+async def _prompt_llm(config: Config, args: argparse.Namespace) -> AsyncIterator[Optional[ChatLLM]]:
+    """The [llm] endpoint; its client (and its module) only when an LLM will be asked."""
     if args.no_llm:
-        return await make_prompt(job, config, engine.prompt_languages, None)
-    import httpx
+        yield None
+        return
+    from ...drawing.llm_endpoint import endpoint_llm
 
-    from .backends.tls import shared_tls_context
-    from .prompt.openai_chat import chat_llm_from_config
-
-    async with httpx.AsyncClient(verify=shared_tls_context()) as llm_client:
-        llm = chat_llm_from_config(config.llm, llm_client)
+    async with endpoint_llm(config.llm) as llm:
         if llm is None and (args.chat or args.selfie):
             fail(f"note: {'--chat' if args.chat else '--selfie'} wants the LLM to write the prompt, but no "
                  "[llm] base_url and model are configured; drawing the request text as typed")
-        return await make_prompt(job, config, engine.prompt_languages, llm)
+        yield llm
 
 
 class _ProgressLines:

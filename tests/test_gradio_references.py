@@ -143,3 +143,48 @@ async def test_an_app_without_an_image_endpoint_does_not_take_references():
         assert not await backend.takes_references()
         with pytest.raises(ReferenceUnsupported):
             await BackendChain([backend]).generate(GenerationRequest("x", reference_images=(png(),)))
+
+
+# --- hostile /upload answers (respx: a real server will not answer these on purpose) -------------
+
+APP5 = app_with({"id": 0, "api_name": "img2img", "inputs": [1, 4], "outputs": [5], "targets": [[9, "click"]]},
+                components=COMPONENTS)
+
+
+@pytest.mark.parametrize("answer,kind", [
+    (httpx.Response(413, text="File size exceeds the maximum allowed size"), "protocol"),
+    (httpx.Response(200, json={"files": ["/tmp/x.png"]}), "protocol"),
+    (httpx.Response(200, json=["/tmp/a.png", "/tmp/b.png"]), "protocol"),  # more paths than files sent
+    (httpx.Response(200, text="<html>proxy</html>"), "protocol"),
+    (httpx.Response(503), "transient"),
+    (httpx.Response(401), "configuration"),
+], ids=["413", "not-a-list", "wrong-count", "html", "503", "401"])
+async def test_a_refused_or_odd_upload_is_that_backends_failure(answer, kind):
+    from llm2pic.backends.gradio.upload import reference_value
+
+    parameter = first_reference_input(APP5.endpoints[0])
+    async with httpx.AsyncClient() as client:
+        with respx.mock() as router:
+            router.post("http://127.0.0.1:9/gradio_api/upload").mock(return_value=answer)
+            with pytest.raises(Exception) as caught:
+                await reference_value(client, "http://127.0.0.1:9", APP5, {}, parameter, (png(),),
+                                      backend="lab", redact=str)
+    assert getattr(caught.value, "kind", None) == kind
+
+
+async def test_the_upload_sends_files_and_the_input_gets_file_data_with_meta():
+    from llm2pic.backends.gradio.upload import reference_value
+
+    parameter = first_reference_input(APP5.endpoints[0])
+    async with httpx.AsyncClient() as client:
+        with respx.mock() as router:
+            route = router.post("http://127.0.0.1:9/gradio_api/upload").respond(
+                200, json=["/tmp/gradio/ab/reference1.png"])
+            value, used = await reference_value(client, "http://127.0.0.1:9", APP5,
+                                                {"X-HF-Authorization": "Bearer t"}, parameter, (png(), png()),
+                                                backend="lab", redact=str)
+    body = route.calls.last.request.content
+    assert body.count(b'name="files"') == 1 and b'filename="reference1.png"' in body  # gr.Image takes one
+    assert route.calls.last.request.headers["x-hf-authorization"] == "Bearer t"  # the Space's own host only
+    assert used == 1 and value["path"] == "/tmp/gradio/ab/reference1.png"
+    assert value["meta"] == {"_type": "gradio.FileData"} and value["mime_type"] == "image/png"

@@ -31,7 +31,7 @@ from ..phrases import (REFERENCE_DOWNLOAD_FAILED, REFERENCE_NOT_IMAGE, REFERENCE
                        too_many_references)
 from .addresses import Resolver, system_resolver
 from .decode import PILLOW_FORMATS
-from .encode import shrink_to_edge
+from .encode import _save, shrink_to_edge
 from .fetch import fetch_image
 from .workers import ImageWorkers
 
@@ -313,14 +313,11 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 
 def _encode(image: Image.Image, limits: ReferenceLimits) -> ReferenceImage:
-    buffer = io.BytesIO()
+    # encode._save writes JPEG into a file descriptor, where Pillow's encoder gives the GIL back.
     if image.mode == "RGBA":
-        image.save(buffer, "PNG", optimize=False, compress_level=6)
-        mime = "image/png"
-    else:
-        image.save(buffer, "JPEG", quality=limits.jpeg_quality, optimize=True)
-        mime = "image/jpeg"
-    return ReferenceImage(buffer.getvalue(), mime, image.width, image.height)
+        return ReferenceImage(_save(image, "PNG", compress_level=6), "image/png", image.width, image.height)
+    return ReferenceImage(_save(image, "JPEG", quality=limits.jpeg_quality, optimize=True), "image/jpeg",
+                          image.width, image.height)
 
 
 __all__ = ["ReferenceImage", "ReferenceLimits", "load_reference", "load_references", "clean_reference",

@@ -6,7 +6,7 @@ own network. `load_reference` takes raw bytes, a base64 string (bare, `base64://
 it, or a `data:` URL) or an http(s) URL (downloaded with the safe-download rules of fetch.py: never
 a private address, bounded in size and time), and returns a fresh PNG or JPEG: decoded by Pillow
 (the real format, not the name or the declared type), first frame only, EXIF orientation applied,
-colours converted to sRGB, every metadata chunk dropped, the longest side at most `max_side`.
+every metadata chunk (EXIF, GPS, XMP, ICC, text) dropped, the longest side at most `max_side`.
 Pillow runs in a worker thread, never on the event loop.
 
 Failures raise ReferenceImageError (its `reason` says which rule refused it). Neither the image nor
@@ -38,7 +38,6 @@ from .workers import ImageWorkers
 if TYPE_CHECKING:
     from PIL import Image
 
-log = logging.getLogger(__name__)
 
 # Sane defaults without any config; every one can be passed as a parameter (ReferenceLimits).
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024  # what is read (download or message payload) before decoding
@@ -273,7 +272,7 @@ def clean_reference(data: bytes, limits: ReferenceLimits = ReferenceLimits()) ->
         image.seek(0)  # an animation: its first frame
         image.load()
         ImageOps.exif_transpose(image, in_place=True)
-        image = _to_srgb(image)
+        image = _to_plain(image)
     except Image.DecompressionBombError as exc:
         raise ReferenceImageError(f"reference refused as a decompression bomb: {exc}", reason="too_many_pixels",
                                   user_message=TOO_BIG_MESSAGE) from None
@@ -290,20 +289,11 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode == "P" and "transparency" in image.info
 
 
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """RGB or RGBA pixels in sRGB; an embedded ICC profile is applied (best effort), then dropped."""
-    icc = image.info.get("icc_profile")
-    alpha = _has_alpha(image)
-    target = "RGBA" if alpha else "RGB"
-    if icc and image.mode in ("RGB", "RGBA", "CMYK", "L"):
-        try:
-            from PIL import ImageCms
-
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"),
-                                              outputMode="RGBA" if image.mode == "RGBA" else "RGB")
-        except Exception as exc:  # noqa: BLE001 - a broken profile: the pixels as they are
-            log.debug("reference colour profile not applied: %s", type(exc).__name__)
+def _to_plain(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when there is real transparency; every info entry (ICC profile included) dropped.
+    An ICC profile is not applied: parsing an untrusted profile is attack surface of its own, and the
+    colour shift of a Display P3 photo read as sRGB does not matter to a reference."""
+    target = "RGBA" if _has_alpha(image) else "RGB"
     if image.mode != target:
         if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             image = image.point(lambda value: value / 256).convert("L")

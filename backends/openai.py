@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..imaging.addresses import Resolver
+from .addresses import Resolver
 from ..reasons import one_line
 from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ..errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError
 from .edge import download_image, map_transport_errors, send_capped
-from .http import sniff_image_mime
+from ..imaging.formats import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
 from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family

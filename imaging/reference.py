@@ -3,8 +3,9 @@
 A chat image is untrusted input: it may be huge, a decompression bomb, something that only claims
 to be an image, an animation, carry EXIF/GPS/ICC/text metadata, or be a URL pointing into the bot's
 own network. `load_reference` takes raw bytes, a base64 string (bare, `base64://…` as OneBot sends
-it, or a `data:` URL) or an http(s) URL (downloaded with the safe-download rules of fetch.py: never
-a private address, bounded in size and time), and returns a fresh PNG or JPEG: decoded by Pillow
+it, or a `data:` URL) or an http(s) URL (downloaded by the `fetch` it is given: in practice
+backends/reference_fetch.py, the safe-download rules: never a private address, bounded in size and
+time; imaging itself never touches the network), and returns a fresh PNG or JPEG: decoded by Pillow
 (the real format, not the name or the declared type), first frame only, EXIF orientation applied,
 every metadata chunk (EXIF, GPS, XMP, ICC, text) dropped, the longest side at most `max_side`.
 Pillow runs in a worker thread, never on the event loop.
@@ -19,20 +20,15 @@ import asyncio
 import base64
 import binascii
 import io
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Optional, Union
 from urllib.parse import urlsplit
 
-import httpx
-
-from ..errors import BackendError, ReferenceImageError, TransientError, UnsafeURLError
+from ..errors import ReferenceImageError
 from ..phrases import (REFERENCE_DOWNLOAD_FAILED, REFERENCE_NOT_IMAGE, REFERENCE_TOO_BIG, REFERENCE_UNSAFE_ADDRESS,
                        too_many_references)
-from .addresses import Resolver, system_resolver
 from .decode import PILLOW_FORMATS
 from .encode import _save, shrink_to_edge
-from .fetch import fetch_image
 from .workers import ImageWorkers
 
 if TYPE_CHECKING:
@@ -55,6 +51,8 @@ UNSAFE_URL_MESSAGE = REFERENCE_UNSAFE_ADDRESS
 DOWNLOAD_FAILED_MESSAGE = REFERENCE_DOWNLOAD_FAILED
 
 Source = Union[bytes, bytearray, memoryview, str]
+# (url, max_bytes, timeout) → the bytes, raising ReferenceImageError; see backends/reference_fetch.py.
+Fetch = Callable[[str, int, float], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -80,10 +78,9 @@ class ReferenceImage:
 async def load_references(
     sources: Iterable[Source],
     *,
-    client: Optional[httpx.AsyncClient] = None,
+    fetch: Optional[Fetch] = None,
     limits: ReferenceLimits = ReferenceLimits(),
     workers: Optional[ImageWorkers] = None,
-    resolver: Resolver = system_resolver,
 ) -> tuple[bytes, ...]:
     """The cleaned bytes of each source, in order: what `GenerationRequest.reference_images` takes."""
     sources = list(sources)
@@ -93,7 +90,7 @@ async def load_references(
                                   user_message=too_many_references(limits.max_count))
     cleaned = []
     for source in sources:
-        image = await load_reference(source, client=client, limits=limits, workers=workers, resolver=resolver)
+        image = await load_reference(source, fetch=fetch, limits=limits, workers=workers)
         cleaned.append(image.data)
     return tuple(cleaned)
 
@@ -101,14 +98,14 @@ async def load_references(
 async def load_reference(
     source: Source,
     *,
-    client: Optional[httpx.AsyncClient] = None,
+    fetch: Optional[Fetch] = None,
     limits: ReferenceLimits = ReferenceLimits(),
     workers: Optional[ImageWorkers] = None,
-    resolver: Resolver = system_resolver,
 ) -> ReferenceImage:
-    """One chat image made safe. `client` is used for URLs (a short-lived one is made when None);
-    `workers` bounds how many images are decoded at once (the job owner's, as for prepare.py)."""
-    data = await _raw_bytes(source, client, limits, resolver)
+    """One chat image made safe. `fetch` downloads http(s) sources (backends.reference_fetch's
+    `reference_fetcher`: the safe-download rules); `workers` bounds how many images are decoded at
+    once (the job owner's, as for prepare.py)."""
+    data = await _raw_bytes(source, fetch, limits)
     if workers is not None:
         return await workers.run(clean_reference, data, limits)
     return await asyncio.to_thread(clean_reference, data, limits)
@@ -117,8 +114,7 @@ async def load_reference(
 # --- getting the bytes ------------------------------------------------------------------------
 
 
-async def _raw_bytes(source: Source, client: Optional[httpx.AsyncClient], limits: ReferenceLimits,
-                     resolver: Resolver) -> bytes:
+async def _raw_bytes(source: Source, fetch: Optional[Fetch], limits: ReferenceLimits) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         _check_size(len(data), limits, "image")
@@ -129,7 +125,12 @@ async def _raw_bytes(source: Source, client: Optional[httpx.AsyncClient], limits
     text = source.strip()
     lowered = text[:10].lower()
     if lowered.startswith(("http://", "https://")):
-        return await _download(text, client, limits, resolver)
+        if fetch is None:
+            raise ReferenceImageError(f"no downloader given for the reference URL {safe_url(text)}",
+                                      reason="download_failed", user_message=DOWNLOAD_FAILED_MESSAGE)
+        data = await fetch(text, limits.max_bytes, limits.download_timeout)
+        _check_size(len(data), limits, "download")
+        return data
     if lowered.startswith("data:"):
         header, _, payload = text.partition(",")
         if ";base64" not in header.lower():
@@ -140,7 +141,7 @@ async def _raw_bytes(source: Source, client: Optional[httpx.AsyncClient], limits
         return await _from_base64(text[len("base64://"):], limits)
     if "://" in text[:16] or lowered.startswith("file:"):
         # A local path or another scheme: a chat message never decides what the bot reads from its disk.
-        raise ReferenceImageError(f"reference source scheme refused ({_safe_url(text)})", reason="unsafe_url",
+        raise ReferenceImageError(f"reference source scheme refused ({safe_url(text)})", reason="unsafe_url",
                                   user_message=UNSAFE_URL_MESSAGE)
     return await _from_base64(text, limits)
 
@@ -170,41 +171,7 @@ def _b64decode(payload: str) -> bytes:
     return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
 
 
-async def _download(url: str, client: Optional[httpx.AsyncClient], limits: ReferenceLimits,
-                    resolver: Resolver) -> bytes:
-    shown = _safe_url(url)
-    _hide_urls_in_httpx_log()
-    own_client = client is None
-    client = client or httpx.AsyncClient()
-    try:
-        # No allowed or credential origins: a chat URL never reaches a private address, and no
-        # header of any backend goes with it.
-        fetched = await fetch_image(url, client=client, max_bytes=limits.max_bytes, resolver=resolver,
-                                    total_timeout=limits.download_timeout,
-                                    read_timeout=min(30.0, limits.download_timeout), backend="reference")
-        return fetched.data
-    except UnsafeURLError as exc:
-        raise ReferenceImageError(f"reference download from {shown} refused: {_scrub(exc.detail, url)}",
-                                  reason="unsafe_url", user_message=UNSAFE_URL_MESSAGE) from None
-    except TransientError as exc:
-        raise ReferenceImageError(f"reference download from {shown} failed: {_scrub(exc.detail, url)}",
-                                  reason="download_failed", user_message=DOWNLOAD_FAILED_MESSAGE) from None
-    except BackendError as exc:
-        detail = _scrub(exc.detail, url)
-        if "refused (limit" in detail or "exceeded" in detail:
-            reason, message = "too_big", TOO_BIG_MESSAGE
-        elif "not a PNG/JPEG/WebP/GIF" in detail:
-            reason, message = "not_image", NOT_IMAGE_MESSAGE
-        else:
-            reason, message = "download_failed", DOWNLOAD_FAILED_MESSAGE
-        raise ReferenceImageError(f"reference download from {shown}: {detail}", reason=reason,
-                                  user_message=message) from None
-    finally:
-        if own_client:
-            await client.aclose()
-
-
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """scheme://host[:port]/path for the log: no userinfo, no query, no fragment, the path cut short."""
     try:
         parts = urlsplit(url)
@@ -214,38 +181,6 @@ def _safe_url(url: str) -> str:
         return "(unparsable URL)"
     path = parts.path if len(parts.path) <= 60 else parts.path[:60] + "…"
     return f"{parts.scheme}://{host}{port}{path}" if parts.scheme else "(not a URL)"
-
-
-class _UrlSecretsFilter(logging.Filter):
-    """httpx logs every request's full URL at INFO ("HTTP Request: GET https://user:pw@host/a?rkey=…"):
-    chat image URLs carry access keys in the query, so the logged URL keeps only scheme, host and path."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
-            record.args = tuple(_safe_url(str(arg)) + ("?…" if arg.query else "") if isinstance(arg, httpx.URL)
-                                else arg for arg in record.args)
-        return True
-
-
-_HTTPX_FILTER = _UrlSecretsFilter()
-
-
-def _hide_urls_in_httpx_log() -> None:
-    logger = logging.getLogger("httpx")
-    if _HTTPX_FILTER not in logger.filters:
-        logger.addFilter(_HTTPX_FILTER)
-
-
-def _scrub(detail: str, url: str) -> str:
-    """An inner error's text without the URL's secrets (should a library have quoted the URL)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return detail.replace(url, "(url)")
-    for secret in (url, parts.query, parts.fragment, parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""):
-        if secret and len(secret) >= 3:
-            detail = detail.replace(secret, "…")
-    return detail
 
 
 # --- cleaning (worker thread) -----------------------------------------------------------------
@@ -310,5 +245,5 @@ def _encode(image: Image.Image, limits: ReferenceLimits) -> ReferenceImage:
                           image.width, image.height)
 
 
-__all__ = ["ReferenceImage", "ReferenceLimits", "load_reference", "load_references", "clean_reference",
-           "MAX_REFERENCE_BYTES", "MAX_REFERENCE_PIXELS", "MAX_REFERENCE_SIDE", "MAX_REFERENCES"]
+__all__ = ["Fetch", "ReferenceImage", "ReferenceLimits", "load_reference", "load_references", "clean_reference",
+           "safe_url", "MAX_REFERENCE_BYTES", "MAX_REFERENCE_PIXELS", "MAX_REFERENCE_SIDE", "MAX_REFERENCES"]

@@ -21,7 +21,8 @@ from ...errors import (BackendError, ConfigurationError, ContentRejectedError, P
                        TransientError)
 from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
-from ..http import error_for_status, read_capped, sniff_image_mime
+from ..http import error_for_status, read_capped
+from ...imaging.formats import sniff_image_mime
 from .autobind import auto_inputs, bound_to
 from .choose import Choice, choose_endpoint, reference_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, Parameter, discover

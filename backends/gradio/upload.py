@@ -23,7 +23,8 @@ import httpx
 
 from ...errors import ProtocolError
 from ..edge import map_transport_errors
-from ..http import error_for_status, read_capped, sniff_image_mime
+from ..http import error_for_status, read_capped
+from ...imaging.formats import sniff_image_mime
 from .discovery import AppInfo, Endpoint, Parameter
 
 # Input kinds a reference can go into, and how many images each takes.

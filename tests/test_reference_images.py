@@ -21,6 +21,7 @@ from llm2pic.errors import ImagingError, ReferenceImageError
 from llm2pic.imaging.reference import (MAX_REFERENCE_SIDE, ReferenceLimits, clean_reference, load_reference,
                                        load_references)
 from llm2pic.imaging.workers import ImageWorkers
+from llm2pic.backends.reference_fetch import reference_fetcher
 
 HOSTS = {"img.example": "93.184.216.34", "evil.example": "10.0.0.1", "meta.example": "169.254.169.254"}
 
@@ -193,6 +194,12 @@ async def test_base64_in_every_form_a_chat_host_sends():
     assert caught.value.reason == "too_big"
 
 
+async def test_a_url_without_a_downloader_is_refused_and_imaging_never_touches_the_network():
+    with pytest.raises(ReferenceImageError) as caught:
+        await load_reference("https://img.example/a.png?k=SECRET1234")
+    assert caught.value.reason == "download_failed" and "SECRET1234" not in caught.value.detail
+
+
 @pytest.mark.parametrize("source", ["file:///etc/passwd", "ftp://img.example/a.png", "gopher://x/1"])
 async def test_local_files_and_other_schemes_are_refused(source):
     with pytest.raises(ReferenceImageError) as caught:
@@ -206,7 +213,8 @@ async def test_an_http_url_is_downloaded_and_cleaned():
         with respx.mock() as router:
             router.get("https://img.example/cat.jpg").respond(200, content=source,
                                                               headers={"content-type": "image/jpeg"})
-            cleaned = await load_reference("https://img.example/cat.jpg?rkey=abc", client=client, resolver=resolver)
+            cleaned = await load_reference("https://img.example/cat.jpg?rkey=abc",
+                                           fetch=reference_fetcher(client, resolver=resolver))
     assert (cleaned.width, cleaned.height) == (32, 64) and b"SecretCam" not in cleaned.data
 
 
@@ -220,9 +228,9 @@ async def test_private_addresses_are_never_fetched(url):
         with respx.mock(assert_all_called=False) as router:
             anything = router.route().respond(200, content=encoded(photo(), "PNG"))
             with pytest.raises(ReferenceImageError) as caught:
-                await load_reference(url, client=client,
-                                     resolver=lambda host, port: resolver("evil.example" if host == "localhost"
-                                                                          else host, port))
+                await load_reference(url, fetch=reference_fetcher(
+                    client, resolver=lambda host, port: resolver("evil.example" if host == "localhost" else host,
+                                                                 port)))
     assert caught.value.reason == "unsafe_url" and anything.call_count == 0
     assert "不安全" in caught.value.user_message
 
@@ -233,7 +241,8 @@ async def test_a_redirect_into_the_private_network_is_refused():
             router.get("https://img.example/a.png").respond(302, headers={"location": "http://10.0.0.7/admin.png"})
             inside = router.get("http://10.0.0.7/admin.png").respond(200, content=encoded(photo(), "PNG"))
             with pytest.raises(ReferenceImageError) as caught:
-                await load_reference("https://img.example/a.png", client=client, resolver=resolver)
+                await load_reference("https://img.example/a.png",
+                                     fetch=reference_fetcher(client, resolver=resolver))
     assert caught.value.reason == "unsafe_url" and inside.call_count == 0
 
 
@@ -242,20 +251,21 @@ async def test_download_size_cap_non_image_and_failure(caplog):
     secret_url = "https://user:hunter22@img.example/p/a.png?token=SECRETVALUE123#frag"
     limits = ReferenceLimits(max_bytes=10_000)
     async with httpx.AsyncClient() as client:
+        fetch = reference_fetcher(client, resolver=resolver)
         with respx.mock() as router:
             route = router.get("https://img.example/p/a.png")
             route.respond(200, content=b"\x89PNG\r\n\x1a\n" + bytes(50_000), headers={"content-type": "image/png"})
             with pytest.raises(ReferenceImageError) as too_big:
-                await load_reference(secret_url, client=client, resolver=resolver, limits=limits)
+                await load_reference(secret_url, fetch=fetch, limits=limits)
             route.respond(200, content=b"<html>sign in</html>", headers={"content-type": "text/html"})
             with pytest.raises(ReferenceImageError) as not_image:
-                await load_reference(secret_url, client=client, resolver=resolver, limits=limits)
+                await load_reference(secret_url, fetch=fetch, limits=limits)
             route.respond(503)
             with pytest.raises(ReferenceImageError) as failed:
-                await load_reference(secret_url, client=client, resolver=resolver, limits=limits)
+                await load_reference(secret_url, fetch=fetch, limits=limits)
             route.side_effect = httpx.ConnectError("connection refused")
             with pytest.raises(ReferenceImageError) as lost:
-                await load_reference(secret_url, client=client, resolver=resolver, limits=limits)
+                await load_reference(secret_url, fetch=fetch, limits=limits)
     assert [too_big.value.reason, not_image.value.reason, failed.value.reason, lost.value.reason] == \
         ["too_big", "not_image", "download_failed", "download_failed"]
     for error in (too_big.value, not_image.value, failed.value, lost.value):

@@ -5,7 +5,6 @@ streaming, content sniffed from magic bytes, and no way into loopback/private/me
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 from dataclasses import dataclass
 from typing import Iterable
@@ -14,6 +13,7 @@ from urllib.parse import unquote_to_bytes, urljoin
 import httpx
 
 from ..errors import BackendError, ProtocolError, TransientError
+from .decode import base64_bytes
 from .http import error_for_status, read_capped
 from ..imaging.formats import sniff_image_mime
 from .addresses import Resolver, is_public_address, literal_ip, origin_of, origins, system_resolver
@@ -189,7 +189,7 @@ async def _decode_data_url(url: str, max_bytes: int, backend: str) -> FetchedIma
 
 def _decode_payload(payload: str, is_base64: bool) -> bytes:
     if is_base64:
-        return base64.b64decode("".join(payload.split()), validate=True)
+        return base64_bytes(payload)
     return unquote_to_bytes(payload)
 
 

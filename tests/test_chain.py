@@ -406,12 +406,14 @@ REFERENCE = GenerationRequest("make it snow", reference_images=(PNG,))
 async def test_backends_that_cannot_take_references_are_skipped_with_a_note():
     events: list[ProgressEvent] = []
     text_only, editor = Drawer("text-only", takes=False), Drawer("editor")
-    images = await chain(text_only, editor).generate(REFERENCE, events.append)
+    running = chain(text_only, editor, breaker_failures=1)
+    images = await running.generate(REFERENCE, events.append)
     assert images[0].backend == "editor" and text_only.requests == []
     assert editor.requests[0].reference_images == (PNG,)
     assert ProgressEvent("log", backend="text-only", message="text-only 不支持参考图，跳过") in events
-    # Not a failure: the skipped backend's breaker is untouched.
-    assert chain(text_only).status()[0].consecutive_failures == 0
+    # Not a failure: the skipped backend's breaker is untouched, and a job without references uses it.
+    assert running.status()[0].consecutive_failures == 0 and running.status()[0].available
+    assert (await running.generate(GenerationRequest("a fox")))[0].backend == "text-only"
 
 
 async def test_when_no_backend_takes_references_the_job_ends_with_one_polite_sentence():

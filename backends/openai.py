@@ -15,7 +15,7 @@ from .addresses import Resolver
 from ..config.secrets import secret_from
 from ..reasons import one_line
 from ..redaction import redact
-from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
 from ..errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError
 from .decode import decode_base64, decode_json
 from .edge import download_image, map_transport_errors, send_capped

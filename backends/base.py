@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
-from ..aspects import DEFAULT_PIXELS, parse_aspect, size_for
+from ..aspects import DEFAULT_PIXELS, round_to, parse_aspect, size_for
 
 # --- request / result -------------------------------------------------------------------------
 
@@ -26,6 +26,10 @@ class GenerationRequest:
     seed: Optional[int] = None  # None: the backend picks one (and reports it)
     count: int = 1
     reference_images: tuple[bytes, ...] = ()
+    # A style preset's wishes: the backend to try first (the chain keeps its breaker, quota and paid
+    # rules), and inputs such as steps for the backends that take free-form inputs (SD WebUI).
+    prefer_backend: str = ""
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def aspect_ratio(self) -> float:
         if self.width and self.height:
@@ -35,9 +39,9 @@ class GenerationRequest:
         return 1.0
 
     def size(self, pixels: int = DEFAULT_PIXELS, multiple: int = 8) -> tuple[int, int]:
-        """Width and height: as given, or derived from the aspect at about `pixels` pixels."""
+        """Width and height: as given (rounded to `multiple`), or derived from the aspect at about `pixels` pixels."""
         if self.width and self.height:
-            return self.width, self.height
+            return round_to(self.width, multiple), round_to(self.height, multiple)
         return size_for(self.aspect_ratio(), pixels, multiple)
 
 

@@ -16,6 +16,7 @@ from .chain import ChainSection
 from .chat import ComponentsSection, JobsSection
 from .output import OutputSection
 from .limits import LimitsSection
+from .styles import StylesMap, styles_field
 from .ui import section_i18n, ui
 
 CONFIG_VERSION = "1.0.0"
@@ -134,6 +135,7 @@ class Config(Section):
     limits: LimitsSection = Field(default_factory=LimitsSection)
     components: ComponentsSection = Field(default_factory=ComponentsSection)
     jobs: JobsSection = Field(default_factory=JobsSection)
+    styles: StylesMap = styles_field()
 
     @field_validator("backends")
     @classmethod

@@ -171,3 +171,25 @@ async def test_the_preferred_backend_goes_first_within_the_chains_rules():
     assert (await chain.generate(GenerationRequest("x", prefer_backend="p")))[0].backend == "a"
     assert (await chain.generate(GenerationRequest("x", prefer_backend="p")))[0].backend == "a"
     assert paused.calls == 1  # its quota pause holds for the preset too
+
+
+async def test_sd_webui_takes_the_presets_inputs_over_its_own_and_a_words_size_rounded():
+    # The loopback fake of the A1111 API (tests/fake_sd_webui.py, from upstream modules/api/api.py).
+    from fake_sd_webui import FakeSDWebUI
+    from loopback_server import serve
+    from llm2pic.backends.registry import build_backend, make_client
+    from llm2pic.config.backends_selfhosted import SDWebUIBackendConfig
+
+    fake = FakeSDWebUI()
+    with serve(fake.app()) as url:
+        settings = SDWebUIBackendConfig(name="webui", base_url=url, steps=4, extra={"cfg_scale": 3, "enable_hr": False})
+        backend = build_backend(settings, make_client(settings), {})
+        try:
+            request = ImagePrompt("a fox", aspect="16:9", width=1000, height=563,
+                                  inputs={"steps": 30, "cfg_scale": 6.5}).to_request(width=512, height=512)
+            await backend.generate(request)
+        finally:
+            await backend._client.aclose()
+    body = fake.requests[-1][2]
+    assert body["steps"] == 30 and body["cfg_scale"] == 6.5 and body["enable_hr"] is False
+    assert (body["width"], body["height"]) == (1024, 576)  # the words' size, to the backend's multiple of 64

@@ -104,3 +104,21 @@ async def test_the_tool_uses_a_style_the_request_names_and_tells_the_llm(plugin_
         assert height > 1.5 * width
     finally:
         await plugin.on_unload()
+
+
+async def test_a_gradio_app_takes_the_styles_inputs_it_has(lab_servers):
+    from llm2pic.backends.base import GenerationRequest
+    from llm2pic.backends.registry import build_backend, make_client
+    from llm2pic.config.backends import GradioBackendConfig
+
+    config = GradioBackendConfig(name="lab", base_url=lab_servers["6"].url, preset="z-image-turbo")
+    async with make_client(config) as client:
+        backend = build_backend(config, client, {})
+
+        async def drawn(**inputs) -> bytes:
+            [image] = await backend.generate(GenerationRequest("a fox", seed=7, inputs=inputs))
+            return image.data
+
+        plain = await drawn()
+        assert await drawn(steps=8, unknown_knob=1) == plain  # the app's default steps; the unknown one left out
+        assert await drawn(steps=20) != plain  # the lab app's colour depends on the steps it got

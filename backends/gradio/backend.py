@@ -21,7 +21,7 @@ from ...errors import BackendError, ConfigurationError, ContentRejectedError, Pr
 from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped, sniff_image_mime
-from .autobind import auto_inputs
+from .autobind import auto_inputs, position
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .errors import is_zero_gpu_quota
@@ -84,13 +84,25 @@ class GradioBackend(Backend):
             await self._cancel(job)
             raise
 
+    def _with_request_inputs(self, request: GenerationRequest, endpoint: Endpoint) -> dict[str, Any]:
+        """The endpoint's inputs with a style preset's (`request.inputs`) over them, for the parameters
+        the endpoint has (by name or position, as in the config); the others are left out and logged."""
+        if not request.inputs:
+            return self.inputs
+        usable = {key: value for key, value in request.inputs.items() if position(endpoint, key) is not None}
+        if len(usable) < len(request.inputs):
+            log.info("%s: the style's inputs %s are not parameters of %s; left out", self.name,
+                     ", ".join(sorted(set(request.inputs) - set(usable))), endpoint.label)
+        return {**self.inputs, **usable}
+
     async def _generate(self, request: GenerationRequest, progress: ProgressCallback,
                         job: list[JobContext]) -> list[GeneratedImage]:
         with self._map_errors():
             app, endpoint = await self._prepare(progress)
             values = self._values(request, endpoint)
-            data = build_data(endpoint, self.inputs, values, self.name)
-            notes = size_notes(endpoint, self.inputs, request, values, data)
+            inputs = self._with_request_inputs(request, endpoint)
+            data = build_data(endpoint, inputs, values, self.name)
+            notes = size_notes(endpoint, inputs, request, values, data)
             for note in notes:
                 log.warning("%s: %s", self.name, note)
             try:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -34,6 +35,7 @@ from .styles import preset_name, style_for_request
 CHAT_STYLES_KEY = "chat_styles"
 CHAT_STYLES_VERSION = 1
 MAX_SAVED_STYLES = 10_000
+_STYLE_WORD = re.compile(r"\s*(?:风格|画风|风|style)$", re.I)  # "/pic style 水彩风格" means 水彩
 # Chinese spellings of the /pic subcommands.
 _SUBCOMMANDS = {"状态": "status", "再来": "again", "重画": "again", "历史": "history", "记录": "history",
                 "提示词": "prompt", "风格": "style", "画风": "style", "风格列表": "styles", "画风列表": "styles",
@@ -125,10 +127,10 @@ class DrawingService:
             return
         await self.submit(who, job, origin="draw", use_llm=use_llm, is_admin=is_admin)
 
-    async def pic(self, who: Who, text: str, *, is_admin: bool = False) -> None:
-        """/pic <sub> [argument]: status, again [N], history, prompt [N], style [名字|off], styles; anything
-        else: help. The answer goes to the chat."""
-        sub, _, argument = text.strip().partition(" ")
+    async def pic(self, who: Who, sub: str, *, is_admin: bool = False) -> None:
+        """/pic <sub> [argument] — `sub` is everything after "/pic" ("again 2", "style 水彩"): status,
+        again [N], history, prompt [N], style [名字|off], styles; anything else: help. Answers in the chat."""
+        sub, _, argument = " ".join(sub.split()).partition(" ")
         sub, argument = sub.lower(), argument.strip()
         sub = _SUBCOMMANDS.get(sub, sub)
         if sub == "status":
@@ -207,7 +209,7 @@ class DrawingService:
             await self.set_chat_style(chat, "")
             await self.say(chat, STYLE_CLEARED)
             return
-        found = preset_name(self.config, argument)
+        found = preset_name(self.config, argument) or preset_name(self.config, _STYLE_WORD.sub("", argument))
         if found is None:
             await self.say(chat, unknown_style(argument[:MAX_NAME], list(self.config.styles)))
             return

@@ -87,6 +87,8 @@ async def test_the_chats_style_survives_a_restart_and_old_usage_files_still_load
     assert port.texts[-1].startswith("这里没有设置画风预设")
     await service.pic(who, "style 不存在")
     assert "没有叫“不存在”的画风" in port.texts[-1] and "水彩、anime" in port.texts[-1]
+    await service.pic(who, "style　anime风格")  # an ideographic space, and the word 风格 after the name
+    assert port.texts[-1].startswith("好的，这里之后画图都用“anime”画风")
     await service.pic(who, "style WATERCOLOR")
     assert port.texts[-1].startswith("好的，这里之后画图都用“水彩”画风")
     await service.pic(who, "styles")

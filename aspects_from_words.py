@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
@@ -72,7 +73,7 @@ class WordAspect:
 
 def aspect_from_words(text: str) -> Optional[WordAspect]:
     """The aspect (and size) the request's words ask for; None when they ask for none."""
-    text = text or ""
+    text = unicodedata.normalize("NFKC", text or "")  # full-width digits and colons ("１６：９") as ASCII
     return _size(text) or _ratio(text) or _word(text)
 
 

@@ -21,7 +21,7 @@ from llm2pic.prompt.types import PromptInput, PromptOptions, SelfieOptions, Styl
     ("16:9 的海", "16:9"), ("16：9 的海", "16:9"), ("16比9的海", "16:9"), ("比例 3:2", "3:2"),
     ("画个16:10的山", "16:10"), ("a cat, landscape orientation", "16:9"), ("phone wallpaper of a fox", "9:16"),
     ("Wallpaper, mountains", "16:9"), ("square image of a dog", "1:1"), ("new pfp please", "1:1"),
-    ("不要横图，要竖图", "9:16"),
+    ("不要横图，要竖图", "9:16"), ("１６：９的海", "16:9"),
 ])
 def test_words_give_an_aspect(text, aspect):
     found = aspect_from_words(text)
@@ -32,7 +32,7 @@ def test_words_give_an_aspect(text, aspect):
 @pytest.mark.parametrize("text, size, aspect", [
     ("1920x1080 的风景", (1920, 1080), "16:9"), ("1920*1080", (1920, 1080), "16:9"),
     ("1080×1920 竖的", (1080, 1920), "9:16"), ("分辨率 1024 x 768 px", (1024, 768), "4:3"),
-    ("1000X700", (1000, 700), "10:7"), ("横图 512x512", (512, 512), "1:1"),  # pixels beat words
+    ("1000X700", (1000, 700), "10:7"), ("１９２０＊１０８０", (1920, 1080), "16:9"), ("横图 512x512", (512, 512), "1:1"),  # pixels beat words
 ])
 def test_pixel_sizes_give_a_size_and_its_ratio(text, size, aspect):
     found = aspect_from_words(text)

@@ -85,8 +85,22 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
             references = (await read_reference_image(image_prompt.reference_image),)
         except (OSError, ValueError) as exc:
             log.warning("selfie reference image not used: %s", exc)
-    return image_prompt.to_request(width=generation.width or None, height=generation.height or None,
-                                   seed=seed, count=count, reference_images=references)
+    return request_from(image_prompt, width=generation.width or None, height=generation.height or None,
+                        seed=seed, count=count, reference_images=references)
+
+
+def request_from(image_prompt: ImagePrompt, *, seed: Optional[int] = None, width: Optional[int] = None,
+                 height: Optional[int] = None, count: int = 1, reference_images: tuple[bytes, ...] = ()
+                 ) -> GenerationRequest:
+    """The backend request for a prompt as it stands (the caller loads the reference image bytes).
+    A size the request's words gave beats `width`/`height` (the config's); a style preset's backend and
+    inputs ride along."""
+    if image_prompt.width and image_prompt.height:
+        width, height = image_prompt.width, image_prompt.height
+    return GenerationRequest(prompt=image_prompt.prompt, negative_prompt=image_prompt.negative_prompt,
+                             aspect=image_prompt.aspect, width=width, height=height, seed=seed, count=count,
+                             reference_images=tuple(reference_images), prefer_backend=image_prompt.backend,
+                             inputs=dict(image_prompt.inputs))
 
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,

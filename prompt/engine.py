@@ -17,7 +17,7 @@ import time
 from typing import Optional
 
 from ..aspects import ASPECTS, parse_aspect
-from ..aspects_from_words import WordAspect, aspect_from_words
+from .aspect_words import WordAspect, aspect_from_words
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .fallback import request_to_prompt

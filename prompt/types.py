@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Literal, Mapping, Optional, Sequence
 
-from ..backends.base import GenerationRequest
 from ..phrases import PROMPT_REFUSED
 
 # The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
@@ -120,27 +119,3 @@ class ImagePrompt:
     backend: str = ""  # the preset's preferred backend
     inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the preset's backend inputs
 
-    def to_request(
-        self,
-        *,
-        seed: Optional[int] = None,
-        width: Optional[int] = None,
-        height: Optional[int] = None,
-        count: int = 1,
-        reference_images: tuple[bytes, ...] = (),
-    ) -> GenerationRequest:
-        """The backend request; the caller loads the reference image bytes (see selfie.read_reference_image)."""
-        if self.width and self.height:  # the request's own size beats the configured one
-            width, height = self.width, self.height
-        return GenerationRequest(
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            aspect=self.aspect,
-            width=width,
-            height=height,
-            seed=seed,
-            count=count,
-            reference_images=tuple(reference_images),
-            prefer_backend=self.backend,
-            inputs=dict(self.inputs),
-        )

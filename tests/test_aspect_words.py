@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from llm2pic.aspects import parse_aspect
-from llm2pic.aspects_from_words import MAX_WORD_PIXELS, aspect_from_words
+from llm2pic.prompt.aspect_words import MAX_WORD_PIXELS, aspect_from_words
 from llm2pic.backends.base import GenerationRequest
 from llm2pic.prompt.engine import make_image_prompt
 from llm2pic.prompt.style_words import style_named_in
+from llm2pic.drawing.pipeline import request_from
 from llm2pic.prompt.types import PromptInput, PromptOptions, SelfieOptions, Style
 
 
@@ -69,7 +70,7 @@ async def test_words_set_the_aspect_without_an_llm():
     assert drawn.aspect == "16:9" and drawn.width is None and drawn.prompt == "横图 一只猫"
     sized = await make_image_prompt(PromptInput("1920x1080 一只猫"), PromptOptions())
     assert (sized.aspect, sized.width, sized.height) == ("16:9", 1920, 1080)
-    request = sized.to_request(width=1024, height=1024)  # the config's fixed size loses to the words'
+    request = request_from(sized, width=1024, height=1024)  # the config's fixed size loses to the words'
     assert (request.width, request.height) == (1920, 1080)
 
 
@@ -102,7 +103,7 @@ async def test_the_style_wraps_the_prompt_and_sets_negative_aspect_backend_and_i
     assert drawn.negative_prompt == "lowres, photo, blurry"
     assert drawn.aspect == "3:4" and drawn.preset == "水彩"
     assert "【画风】\"水彩\"" in seen[0] and "用户指定 3:4" in seen[0]
-    request = drawn.to_request()
+    request = request_from(drawn)
     assert request.prefer_backend == "sd" and request.inputs == {"steps": 30}
     words = await make_image_prompt(PromptInput("横图 猫", style=style), PromptOptions())
     assert words.aspect == "16:9" and words.prompt == "watercolor painting, 横图 猫, soft colors"

@@ -16,6 +16,7 @@ from llm2pic.drawing.history import PromptHistory
 from llm2pic.drawing.service import DrawingService
 from llm2pic.drawing.styles import style_for_request
 from llm2pic.errors import QuotaError
+from llm2pic.drawing.pipeline import request_from
 from llm2pic.prompt.types import ImagePrompt
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
@@ -187,8 +188,8 @@ async def test_sd_webui_takes_the_presets_inputs_over_its_own_and_a_words_size_r
         settings = SDWebUIBackendConfig(name="webui", base_url=url, steps=4, extra={"cfg_scale": 3, "enable_hr": False})
         backend = build_backend(settings, make_client(settings), {})
         try:
-            request = ImagePrompt("a fox", aspect="16:9", width=1000, height=563,
-                                  inputs={"steps": 30, "cfg_scale": 6.5}).to_request(width=512, height=512)
+            request = request_from(ImagePrompt("a fox", aspect="16:9", width=1000, height=563,
+                                               inputs={"steps": 30, "cfg_scale": 6.5}), width=512, height=512)
             await backend.generate(request)
         finally:
             await backend._client.aclose()

@@ -49,13 +49,6 @@ def requester_from_records(records: Iterable[Mapping[str, Any]], bot_user_id: Op
     return best[1]
 
 
-def truthy(value: Any) -> bool:
-    """LLM tool arguments may arrive as strings: "true", "1", "yes", "是"."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "y", "on", "是", "对"}
-    return bool(value)
-
-
 class _Forward(logging.Handler):
     def __init__(self, target: logging.Logger, secrets: Optional[list[str]] = None) -> None:
         super().__init__()

@@ -25,7 +25,8 @@ from ...drawing.service import DrawingService
 from ...imaging.workers import ImageWorkers
 from ...prompt.types import Persona, PromptInput
 from .chat_reads import host_llm, messages_from_host
-from .host import HostChat, forward_logs, requester_from_records, truthy
+from ...prompt.parse import truthy
+from .host import HostChat, forward_logs, requester_from_records
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2]  # the plugin root, where MaiBot keeps config.toml
 TOOL_TIMEOUT_MS = 120_000  # the tool returns within seconds; this only covers a slow host RPC

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .addresses import Resolver
+from ..config.secrets import secret_from
 from ..reasons import one_line
 from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
@@ -20,7 +21,7 @@ from .decode import decode_base64, decode_json
 from .edge import download_image, map_transport_errors, send_capped
 from ..imaging.formats import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
-from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
+from .openai_extract import AnswerImage, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family
 from .openai_chat import chat_body
 
@@ -45,10 +46,7 @@ class OpenAIBackend(Backend):
         self.paid = config.paid
         self._client = client
         self._base = config.base_url.rstrip("/")
-        key = config.api_key.get_secret_value()
-        if not key and config.api_key_env:
-            key = environ.get(config.api_key_env, "")
-        self._api_key = key.strip()
+        self._api_key = secret_from(config.api_key, config.api_key_env, environ)
         self.family = model_family(config.model, config.base_url, config.family)
         languages = config.prompt_languages or ["en", "zh"]
         self.prompt_languages = frozenset(languages)
@@ -228,7 +226,7 @@ class OpenAIBackend(Backend):
 
     # --- answers → images ---------------------------------------------------------------------
 
-    async def _materialize(self, refs: list[ImageRef], revised: list[str]) -> list[GeneratedImage]:
+    async def _materialize(self, refs: list[AnswerImage], revised: list[str]) -> list[GeneratedImage]:
         images = []
         for index, ref in enumerate(refs):
             if ref.data is not None:

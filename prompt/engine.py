@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Optional
 
-from ..aspects import ASPECTS, parse_aspect
+from ..aspects import named_aspect, normalize_aspect
 from .aspect_words import WordAspect, aspect_from_words
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
@@ -231,10 +231,9 @@ def _valid_aspect(text: Optional[str]) -> Optional[str]:
     if not text or not text.strip():
         return None
     try:
-        parse_aspect(text)
+        return normalize_aspect(text)
     except ValueError:
         return None
-    return text.strip().replace("：", ":")
 
 
 def _pick_aspect(explicit: Optional[str], words: Optional[WordAspect], style: Optional[Style], answered: str,
@@ -245,7 +244,6 @@ def _pick_aspect(explicit: Optional[str], words: Optional[WordAspect], style: Op
         if chosen:
             return chosen
     for candidate in (options.selfie.aspect if selfie else None, answered):
-        normalized = (candidate or "").strip().replace("：", ":")
-        if normalized in ASPECTS:
-            return normalized
+        if named_aspect(candidate):
+            return named_aspect(candidate)
     return options.default_aspect

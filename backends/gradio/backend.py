@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...config.secrets import url_credentials
+from ...config.secrets import secret_from, url_credentials
 from ...redaction import redact, redacted_traceback
 from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ...errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, TransientError
@@ -28,7 +28,7 @@ from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, find_preset_by_signature, space_host
-from .results import ImageRef, find_images, find_seed
+from .results import ResultFile, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
 from ...phrases import DOWNLOAD_LOST, SPACE_STARTING
 
@@ -249,18 +249,18 @@ class GradioBackend(Backend):
 
     # --- results ----------------------------------------------------------------------------
 
-    def _reject_placeholders(self, refs: list[ImageRef]) -> None:
+    def _reject_placeholders(self, refs: list[ResultFile]) -> None:
         if any(ref.name.lower() in PLACEHOLDER_NAMES for ref in refs):
             raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
                                        backend=self.name)
 
-    async def _download_once_more_if_lost(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+    async def _download_once_more_if_lost(self, ref: ResultFile, app: AppInfo) -> tuple[bytes, str]:
         try:
             return await self._download(ref, app)
         except TransientError:
             return await self._download(ref, app)
 
-    async def _download(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+    async def _download(self, ref: ResultFile, app: AppInfo) -> tuple[bytes, str]:
         limit = self.config.max_download_bytes
         if ref.inline is not None:
             if len(ref.inline) > limit:
@@ -300,15 +300,11 @@ class GradioBackend(Backend):
         return self._secrets[0]
 
     def _token(self, environ: Mapping[str, str]) -> str:
-        explicit = self.config.hf_token.get_secret_value().strip()
-        if explicit:
-            return explicit
-        from_env = environ.get(self.config.hf_token_env, "").strip() if self.config.hf_token_env else ""
         # A token from the default variable goes to Hugging Face only; to send it to any other host,
         # name the variable (or the token) in this backend's config.
-        if from_env and ("hf_token_env" in self.config.model_fields_set or self.host.endswith(".hf.space")):
-            return from_env
-        return ""
+        if "hf_token_env" in self.config.model_fields_set or self.host.endswith(".hf.space"):
+            return secret_from(self.config.hf_token, self.config.hf_token_env, environ)
+        return secret_from(self.config.hf_token, "", environ)
 
     def _auth_headers(self, token: str) -> dict[str, str]:
         if not token:

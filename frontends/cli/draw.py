@@ -14,7 +14,7 @@ from typing import AsyncIterator, Optional
 
 from ...backends.base import GeneratedImage, ProgressEvent
 from ...errors import BackendError
-from ...aspects import parse_aspect
+from ...aspects import normalize_aspect
 from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from ...config.model import Config
 from ...config.secrets import config_secrets
@@ -39,7 +39,7 @@ def draw(args: argparse.Namespace) -> int:
     try:
         chosen = _choose_backends(config, args.backend)
         if args.aspect:
-            parse_aspect(args.aspect)  # a bad --aspect fails here, clearly
+            args.aspect = normalize_aspect(args.aspect)  # a bad --aspect fails here, clearly
         style = _choose_style(config, args)
         history = _read_chat(args.chat, config) if args.chat else []
     except ValueError as exc:

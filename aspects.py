@@ -77,8 +77,8 @@ def size_for(ratio: float, pixels: int = DEFAULT_PIXELS, multiple: int = 8) -> t
     """Width and height at about `pixels` pixels for `ratio`, each a multiple of `multiple`."""
     width = math.sqrt(pixels * ratio)
     height = width / ratio
-    return _round_to(width, multiple), _round_to(height, multiple)
+    return round_to(width, multiple), round_to(height, multiple)
 
 
-def _round_to(value: float, multiple: int) -> int:
+def round_to(value: float, multiple: int) -> int:
     return max(multiple, int(round(value / multiple)) * multiple)

@@ -91,10 +91,14 @@ def _about(seconds: Optional[float]) -> str:
 HELP = """画图插件用法：
 /draw <描述>  按描述画一张，如 /draw 夕阳下的橘猫
 /selfie [场景]  来张自拍，如 /selfie 在海边
-/pic again  同样的描述换个随机种子再画一张
+/pic again [序号]  同样的描述换个随机种子再画一张（序号见 /pic history，默认最近一张）
+/pic history  这里最近画过的图（描述、后端、种子、时间）
+/pic prompt [序号]  显示最近一张图的完整提示词
+/pic style [名字]  设置这里的画风预设；不带名字显示当前画风，/pic style off 取消
+/pic styles  列出可用的画风预设
 /pic status  画图服务状态、排队情况和你今天还能画几张
 /pic help  显示这段说明
-也可以直接在聊天里说“画一张……”“来张自拍”。"""
+也可以直接在聊天里说“画一张……”“来张自拍”；说“横图”“手机壁纸”“16:9”“1920x1080”会换画面比例，说“用水彩风格画……”会用同名的画风预设。"""
 
 
 def acknowledgement(message: str, waiting_ahead: int) -> str:
@@ -176,3 +180,70 @@ def images_so_far(done: int, wanted: int) -> str:
 def images_partial(done: int, wanted: int) -> str:
     """A progress note when a later image failed and the job ends with those already drawn."""
     return f"只画好了 {done}/{wanted} 张，其余的没画成"
+
+
+# --- /pic history, again N, prompt ------------------------------------------------------------------
+def no_such_drawing(number: int, count: int) -> str:
+    """/pic again N or /pic prompt N with a number the history does not have."""
+    if count <= 0:
+        return NOTHING_TO_REPEAT
+    return f"没有第 {number} 张，这里最近画过 {count} 张，用 /pic history 看看序号。"
+
+
+def history_text(lines: Sequence[tuple[str, str, Optional[int], str, str]]) -> str:
+    """/pic history: (when "HH:MM", backend, seed, preset, prompt) newest first, numbered for /pic again N."""
+    if not lines:
+        return NOTHING_TO_REPEAT
+    out = ["最近画过的图（/pic again 序号 重画，/pic prompt 序号 看完整提示词）："]
+    for number, (when, backend, seed, preset, prompt) in enumerate(lines, 1):
+        shown = prompt if len(prompt) <= 60 else prompt[:60] + "…"
+        extra = "，".join(part for part in (backend, f"种子 {seed}" if seed is not None else "",
+                                           f"画风 {preset}" if preset else "") if part)
+        out.append(f"{number}. [{when}] {shown}（{extra}）" if extra else f"{number}. [{when}] {shown}")
+    return "\n".join(out)
+
+
+def prompt_text(prompt: str, negative: str, aspect: str, backend: str, seed: Optional[int], preset: str) -> str:
+    """/pic prompt: the whole prompt of one drawing."""
+    lines = [f"提示词：{prompt}"]
+    if negative:
+        lines.append(f"负面提示词：{negative}")
+    facts = [f"比例 {aspect}", backend, f"种子 {seed}" if seed is not None else "", f"画风 {preset}" if preset else ""]
+    lines.append("，".join(fact for fact in facts if fact))
+    return "\n".join(lines)
+
+
+BAD_NUMBER = "序号要写数字，比如 /pic again 2"
+
+# --- /pic style, styles -----------------------------------------------------------------------------
+NO_STYLES = "还没有配置画风预设，请管理员在配置的 [styles] 里添加。"
+STYLE_CLEARED = "已取消这里的画风预设，之后按默认画风画。"
+NO_STYLE_SET = "这里没有设置画风预设。用 /pic styles 看看有哪些，/pic style 名字 来设置。"
+
+
+def style_set(name: str) -> str:
+    return f"好的，这里之后画图都用“{name}”画风。/pic style off 取消。"
+
+
+def current_style(name: str, available: bool) -> str:
+    if not available:
+        return f"这里设置的画风“{name}”已经不在配置里了，现在按默认画风画。/pic styles 看看有哪些。"
+    return f"这里现在用“{name}”画风。/pic style off 取消。"
+
+
+def unknown_style(name: str, names: Sequence[str]) -> str:
+    if not names:
+        return NO_STYLES
+    return f"没有叫“{name}”的画风，可选：{'、'.join(names)}"
+
+
+def styles_text(presets: Sequence[tuple[str, str, Sequence[str]]], current: str) -> str:
+    """/pic styles: (name, description, aliases) each, the chat's current one marked."""
+    if not presets:
+        return NO_STYLES
+    out = ["可用的画风预设（/pic style 名字 设置，或者说“用某某风格画……”）："]
+    for name, description, aliases in presets:
+        also = f"（也叫 {'、'.join(aliases)}）" if aliases else ""
+        mark = " ← 当前" if name == current else ""
+        out.append(f"- {name}{also}{'：' + description if description else ''}{mark}")
+    return "\n".join(out)

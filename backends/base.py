@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
-from ..aspects import DEFAULT_PIXELS, parse_aspect, size_for
+from ..aspects import DEFAULT_PIXELS, round_to, parse_aspect, size_for
 
 # --- request / result -------------------------------------------------------------------------
 
@@ -29,6 +29,10 @@ class GenerationRequest:
     # True: a backend that cannot take the references is skipped (drawing without them would ignore
     # the user's picture). False: they are a hint (the selfie look) and such a backend draws from text.
     references_required: bool = True
+    # A style preset's wishes: the backend to try first (the chain keeps its breaker, quota and paid
+    # rules), and inputs such as steps for the backends that take free-form inputs (SD WebUI).
+    prefer_backend: str = ""
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def aspect_ratio(self) -> float:
         if self.width and self.height:
@@ -38,9 +42,9 @@ class GenerationRequest:
         return 1.0
 
     def size(self, pixels: int = DEFAULT_PIXELS, multiple: int = 8) -> tuple[int, int]:
-        """Width and height: as given, or derived from the aspect at about `pixels` pixels."""
+        """Width and height: as given (rounded to `multiple`), or derived from the aspect at about `pixels` pixels."""
         if self.width and self.height:
-            return self.width, self.height
+            return round_to(self.width, multiple), round_to(self.height, multiple)
         return size_for(self.aspect_ratio(), pixels, multiple)
 
 

@@ -145,7 +145,8 @@ class BackendChain:
         unknown_paid: Optional[BackendError] = None
         without_references: list[str] = []
         paused = False
-        for backend in self.backends:
+        order = self._in_turn(request.prefer_backend)
+        for backend in order:
             state = self._states[backend.name]
             if state.open_until > self._clock():
                 log.info("backend %s skipped: %s", backend.name, state.open_reason)
@@ -180,7 +181,7 @@ class BackendChain:
                 raise self._final_error([*errors, reached.error], unknown_paid) from None
             except BackendError as exc:
                 # The last backend's failure is what the caller reports (CLI line, job log): say it once.
-                log.log(logging.INFO if backend is self.backends[-1] else logging.WARNING,
+                log.log(logging.INFO if backend is order[-1] else logging.WARNING,
                         "backend %s failed: %s", backend.name, exc)
                 self._record_failure(backend, exc)
                 self._pause_shared_quota(backend, exc)
@@ -256,6 +257,13 @@ class BackendChain:
                     backend.name, len(delivered) + 1, wanted, error, len(delivered))
         progress(ProgressEvent("log", backend=backend.name,
                                message=images_partial(len(delivered), wanted)))
+
+    def _in_turn(self, preferred: str) -> list[Backend]:
+        """The backends in config order, a style preset's preferred one first (when it is configured)."""
+        first = [backend for backend in self.backends if preferred and backend.name == preferred]
+        if preferred and not first:
+            log.info("preferred backend %s is not in the chain; the config's order is used", preferred)
+        return first + [backend for backend in self.backends if backend not in first]
 
     async def _run(self, backend: Backend, request: GenerationRequest, progress: ProgressCallback,
                    deadline_at: float) -> list[GeneratedImage]:

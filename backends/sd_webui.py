@@ -81,7 +81,8 @@ class SDWebUIBackend(Backend):
             body["include_init_images"] = False
             if config.denoising_strength is not None:
                 body["denoising_strength"] = config.denoising_strength
-        for key, value in config.extra.items():
+        # A style preset's inputs (steps, cfg_scale …) beat the backend's own `extra`.
+        for key, value in {**config.extra, **request.inputs}.items():
             if isinstance(value, dict) and isinstance(body.get(key), dict):
                 body[key] = {**body[key], **value}
             else:

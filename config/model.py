@@ -18,6 +18,7 @@ from .chat import ComponentsSection, JobsSection
 from .output import OutputSection
 from .limits import LimitsSection
 from .section import Section, setting
+from .styles import StylesMap, styles_field
 from .ui import section_i18n
 
 CONFIG_VERSION = "1.0.0"
@@ -112,6 +113,7 @@ class Config(Section):
     limits: LimitsSection = Field(default_factory=LimitsSection)
     components: ComponentsSection = Field(default_factory=ComponentsSection)
     jobs: JobsSection = Field(default_factory=JobsSection)
+    styles: StylesMap = styles_field()
 
     @model_validator(mode="before")
     @classmethod

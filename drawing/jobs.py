@@ -22,6 +22,7 @@ from ..errors import BackendError, DeadlineReached
 from ..imaging.workers import ImageWorkers
 from .admission import Limits, Refusal, Ticket, Who
 from .engine import Engine
+from .history import PromptHistory
 from .pipeline import Drawn, run_job
 from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
 from ..redaction import redact
@@ -107,7 +108,7 @@ class JobBoard:
         self._slots = _Slots(engine.config.limits.max_concurrent_jobs)
         self._chats: dict[str, _ChatLine] = {}
         self._recent: dict[tuple[str, str], tuple[float, asyncio.Task]] = {}  # tool calls in the merge window
-        self._last_prompt: dict[str, ImagePrompt] = {}
+        self.history = PromptHistory()  # /pic history, again N, prompt
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
@@ -126,7 +127,8 @@ class JobBoard:
         return line.pending if line else 0
 
     def last_prompt(self, chat_id: str) -> Optional[ImagePrompt]:
-        return self._last_prompt.get(chat_id)
+        last = self.history.get(chat_id)
+        return last.image_prompt if last else None
 
     async def use_engine(self, engine: Engine) -> None:
         """Swap in the engine of a new config; running jobs finish on the old one."""
@@ -257,7 +259,7 @@ class JobBoard:
                 await self.port.send_image(chat_id, extra.base64)
             except Exception as exc:
                 log.warning("sending a further image to %s failed: %s", chat_id, redact(str(exc)))
-        self._last_prompt[chat_id] = drawn.image_prompt
+        self.history.record(chat_id, drawn.image_prompt, drawn.image.backend, drawn.image.seed)
         log.info("sent %s %dx%d from %s (prompt: %s)", drawn.prepared.mime, drawn.prepared.width,
                  drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
         return "succeeded"

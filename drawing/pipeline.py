@@ -95,10 +95,15 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
 def request_from(image_prompt: ImagePrompt, *, seed: Optional[int] = None, width: Optional[int] = None,
                  height: Optional[int] = None, count: int = 1, reference_images: tuple[bytes, ...] = ()
                  ) -> GenerationRequest:
-    """The backend request for a prompt as it stands (the caller loads the reference image bytes)."""
+    """The backend request for a prompt as it stands (the caller loads the reference image bytes).
+    A size the request's words gave beats `width`/`height` (the config's); a style preset's backend and
+    inputs ride along."""
+    if image_prompt.width and image_prompt.height:
+        width, height = image_prompt.width, image_prompt.height
     return GenerationRequest(prompt=image_prompt.prompt, negative_prompt=image_prompt.negative_prompt,
                              aspect=image_prompt.aspect, width=width, height=height, seed=seed, count=count,
-                             reference_images=tuple(reference_images))
+                             reference_images=tuple(reference_images), prefer_backend=image_prompt.backend,
+                             inputs=dict(image_prompt.inputs))
 
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,

@@ -2,7 +2,10 @@
 
 Order: safety check on the request → LLM (with timeout; any failure → fallback to the request
 text) → parse and clean → translate once if the backend needs English → selfie framing →
-custom_prompt_add → safety check on the final prompt → aspect.
+the style preset's prefix/suffix → custom_prompt_add → safety check on the final prompt → aspect.
+
+Aspect: the tool's/CLI's explicit one > the request's words ("横图", "1920x1080") > the style
+preset's > the selfie default > the LLM's choice > the configured default.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import time
 from typing import Optional
 
 from ..aspects import named_aspect, normalize_aspect
+from .aspect_words import WordAspect, aspect_from_words
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .fallback import request_to_prompt
 from .parse import ParsedAnswer, cap_length, clean_text, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
 from .selfie import appearance_needs_translation, apply_selfie, is_selfie_request
-from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptSource
+from .types import ChatLLM, ImagePrompt, PromptInput, PromptOptions, PromptSource, Style
 from ..errors import PromptRefused
 from ..phrases import NOTHING_TO_DRAW
 
@@ -42,11 +46,18 @@ async def make_image_prompt(
     _check_safety(job.request_text, options, "request", log)
     selfie = job.selfie or is_selfie_request(job.request_text, options.selfie.trigger_words)
     appearance = options.selfie.appearance.strip()
+    explicit = _valid_aspect(job.aspect)
+    words = aspect_from_words(job.request_text) if explicit is None else None
+    if words is not None:
+        notes.append(f"aspect {words.aspect} from the words {words.words!r}")
+    style = job.style
+    # What the LLM is told was asked for; the selfie default and its own choice come after.
+    fixed = explicit or (words.aspect if words else None) or _valid_aspect(style.aspect if style else None)
 
     answer = ParsedAnswer()
     source: PromptSource = "direct"
     if llm is not None:
-        answer = await _ask_llm(job, options, llm, selfie, log, notes)
+        answer = await _ask_llm(dataclasses.replace(job, aspect=fixed), options, llm, selfie, log, notes)
         source = "llm" if answer.prompt else "fallback"
         if answer.refused:
             if options.on_refusal == "refuse":
@@ -69,26 +80,38 @@ async def make_image_prompt(
     selfie = selfie or answer.selfie is True
     custom = options.custom_prompt_add.strip()
     reserved = (len(custom) + 2 if custom else 0) + (len(appearance) + len(job.persona.nickname) + 24 if selfie else 0)
+    if style is not None:
+        reserved += len(style.prefix) + len(style.suffix) + 4
     body = cap_length(body, max(options.max_prompt_chars - reserved, options.max_prompt_chars // 2))
     prompt = apply_selfie(body, job.persona.nickname, appearance) if selfie else body
     if selfie and appearance_needs_translation(appearance, options.prompt_languages):
         notes.append("selfie appearance contains Chinese but the backend reads English; write it in English")
     if not prompt:
         raise PromptRefused("nothing to draw: empty request and no usable LLM answer", user_message=NOTHING_TO_DRAW)
+    if style is not None and prompt:
+        prompt = _with_style(prompt, style)
     prompt = _append_custom(prompt, options.custom_prompt_add)
     _check_safety(prompt, options, "prompt", log)
+    aspect = _pick_aspect(explicit, words, style, answer.aspect, selfie, options)
+    sized = words is not None and words.width is not None and aspect == words.aspect
 
     return ImagePrompt(
         prompt=prompt,
         negative_prompt=cap_length(
-            normalize_join(options.negative_prompt, answer.negative_prompt), options.max_prompt_chars
+            normalize_join(options.negative_prompt, style.negative_prompt if style else "", answer.negative_prompt),
+            options.max_prompt_chars,
         ),
-        aspect=_pick_aspect(job.aspect, answer.aspect, selfie, options),
+        aspect=aspect,
         selfie=selfie,
         style=answer.style,
         reference_image=options.selfie.reference_image if selfie else "",
         source=source,
         notes=tuple(notes),
+        width=words.width if sized else None,
+        height=words.height if sized else None,
+        preset=style.name if style else "",
+        backend=style.backend if style else "",
+        inputs=dict(style.inputs) if style else {},
     )
 
 
@@ -110,6 +133,7 @@ async def _ask_llm(
         selfie=selfie,
         appearance=options.selfie.appearance,
         aspect=job.aspect,
+        style=job.style,
         system_prompt=options.system_prompt,
         now=now,
     )
@@ -191,13 +215,34 @@ def _append_custom(prompt: str, addition: str) -> str:
     return f"{prompt}, {addition}" if prompt else addition
 
 
-def _pick_aspect(explicit: Optional[str], answered: str, selfie: bool, options: PromptOptions) -> str:
-    """Explicit request > selfie portrait default > the LLM's choice > the configured default."""
-    if explicit:
-        try:
-            return normalize_aspect(explicit)
-        except ValueError:
-            pass
+def _with_style(prompt: str, style: Style) -> str:
+    """The preset's prefix before and suffix after the prompt, each left out when the prompt already has it."""
+    prefix = style.prefix.strip().rstrip(",，").strip()
+    suffix = style.suffix.strip().lstrip(",，").strip()
+    if prefix and prefix.lower() not in prompt.lower():
+        prompt = f"{prefix}, {prompt}"
+    if suffix and suffix.lower() not in prompt.lower():
+        prompt = f"{prompt}, {suffix}"
+    return prompt
+
+
+def _valid_aspect(text: Optional[str]) -> Optional[str]:
+    """`text` as an aspect when it parses ("16:9", "1.5"); None otherwise."""
+    if not text or not text.strip():
+        return None
+    try:
+        return normalize_aspect(text)
+    except ValueError:
+        return None
+
+
+def _pick_aspect(explicit: Optional[str], words: Optional[WordAspect], style: Optional[Style], answered: str,
+                 selfie: bool, options: PromptOptions) -> str:
+    """Explicit request > the request's words > the style preset > selfie portrait default > the LLM's
+    choice > the configured default."""
+    for chosen in (explicit, words.aspect if words else None, _valid_aspect(style.aspect if style else None)):
+        if chosen:
+            return chosen
     for candidate in (options.selfie.aspect if selfie else None, answered):
         if named_aspect(candidate):
             return named_aspect(candidate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Awaitable, Callable, Literal, Optional, Sequence
+from typing import Any, Awaitable, Callable, Literal, Mapping, Optional, Sequence
 
 from ..phrases import PROMPT_REFUSED
 
@@ -37,6 +37,20 @@ class Persona:
 
 
 @dataclass(frozen=True)
+class Style:
+    """A named style preset ([styles.<name>] in the config) as the prompt engine and the chain use it."""
+
+    name: str
+    prefix: str = ""  # put before the prompt, e.g. "watercolor painting, "
+    suffix: str = ""  # put after it, e.g. ", soft pastel colors"
+    negative_prompt: str = ""  # joined to the configured negative prompt
+    aspect: str = ""  # "" = no opinion
+    backend: str = ""  # the backend to try first; "" = the chain's order
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)  # e.g. {"steps": 30}
+    description: str = ""  # what /pic styles shows and the LLM reads
+
+
+@dataclass(frozen=True)
 class PromptInput:
     """One drawing job as the front end (MaiBot tool/command, CLI) sees it."""
 
@@ -46,6 +60,7 @@ class PromptInput:
     selfie: bool = False
     aspect: Optional[str] = None  # an explicit aspect from the user or the tool call; wins over all
     now: Optional[float] = None  # epoch seconds for the history window; None: time.time()
+    style: Optional[Style] = None  # the chat's (or the request's) style preset
 
 
 @dataclass(frozen=True)
@@ -98,3 +113,9 @@ class ImagePrompt:
     reference_image: str = ""  # path of the selfie reference image, "" when none
     source: PromptSource = "direct"
     notes: tuple[str, ...] = field(default=(), compare=False)  # what happened, for logs and --json
+    width: Optional[int] = None  # an explicit size from the request's words ("1920x1080"); beats the config's
+    height: Optional[int] = None
+    preset: str = ""  # the style preset drawn with ("" = none)
+    backend: str = ""  # the preset's preferred backend
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the preset's backend inputs
+

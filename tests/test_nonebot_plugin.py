@@ -112,6 +112,16 @@ async def test_pic_again_draws_the_last_prompt_again(app, bot_dir, lab):
         await receive(bot, group_message("/pic again", message_id=3))
 
 
+async def test_pic_gets_its_argument(app, bot_dir, lab):
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        expect_image(ctx)
+        await receive(bot, group_message("/draw a paper boat", message_id=1))
+        await drained(ctx)
+        expect_text(ctx, phrases.no_such_drawing(2, 1))  # "again 2", not just "again"
+        await receive(bot, group_message("/pic again 2", message_id=2))
+
+
 async def test_missing_config_file_means_the_defaults_and_says_where_to_put_one(app, bot_dir, logs):
     async with running(app, bot_dir, None) as (ctx, bot):
         assert runtime().service.config == Config()

@@ -83,8 +83,10 @@ class ComfyUIBackend(Backend):
             values["negative_prompt"] = request.negative_prompt
         width, height = request.size(pixels=self._pixels(), multiple=self.config.size_multiple)
         values.update(width=width, height=height)
-        if self.config.steps:
-            values["steps"] = self.config.steps
+        steps = request.inputs.get("steps")  # a style preset's steps beat the backend's own
+        steps = steps if type(steps) is int and steps > 0 else self.config.steps
+        if steps:
+            values["steps"] = steps
         if self.config.model:
             values["model"] = self.config.model
         if request.reference_images:

@@ -23,7 +23,7 @@ from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped
 from ...imaging.formats import sniff_image_mime
-from .autobind import auto_inputs, bound_to
+from .autobind import auto_inputs, bound_to, position
 from .choose import Choice, choose_endpoint, reference_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, Parameter, discover
 from .errors import is_zero_gpu_quota
@@ -89,6 +89,18 @@ class GradioBackend(Backend):
             await self._cancel(job)
             raise
 
+    def _with_request_inputs(self, request: GenerationRequest, endpoint: Endpoint,
+                             inputs: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint's `inputs` with a style preset's (`request.inputs`) over them, for the parameters
+        the endpoint has (by name or position, as in the config); the others are left out and logged."""
+        if not request.inputs:
+            return inputs
+        usable = {key: value for key, value in request.inputs.items() if position(endpoint, key) is not None}
+        if len(usable) < len(request.inputs):
+            log.info("%s: the style's inputs %s are not parameters of %s; left out", self.name,
+                     ", ".join(sorted(set(request.inputs) - set(usable))), endpoint.label)
+        return {**inputs, **usable}
+
     async def _generate(self, request: GenerationRequest, progress: ProgressCallback,
                         job: list[JobContext]) -> list[GeneratedImage]:
         with self._map_errors():
@@ -108,6 +120,7 @@ class GradioBackend(Backend):
                     if used < len(request.reference_images):
                         log.info("%s: %s takes %d of the %d reference images", self.name, parameter.name, used,
                                  len(request.reference_images))
+            inputs = self._with_request_inputs(request, endpoint, inputs)
             values = dataclasses.replace(self._values(request, endpoint, inputs), image=image)
             data = build_data(endpoint, inputs, values, self.name)
             notes = size_notes(endpoint, inputs, request, values, data)

@@ -24,7 +24,8 @@ from ...imaging.workers import ImageWorkers
 from ...drawing.engine import Engine
 from ...drawing.pipeline import run_job
 from .chatfile import parse_chat_text
-from ...prompt.types import ChatLLM, ChatMessage, ImagePrompt, Persona, PromptInput
+from ...drawing.styles import style_for_request, style_of
+from ...prompt.types import ChatLLM, ChatMessage, ImagePrompt, Persona, PromptInput, Style
 from ...errors import PromptRefused
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -39,12 +40,13 @@ def draw(args: argparse.Namespace) -> int:
         chosen = _choose_backends(config, args.backend)
         if args.aspect:
             args.aspect = normalize_aspect(args.aspect)  # a bad --aspect fails here, clearly
+        style = _choose_style(config, args)
         history = _read_chat(args.chat, config) if args.chat else []
     except ValueError as exc:
         fail(f"config error: {exc}")
         return EXIT_CONFIG
     try:
-        image_prompt, image, prepared = asyncio.run(_run(config, args, chosen, history))
+        image_prompt, image, prepared = asyncio.run(_run(config, args, chosen, history, style))
     except PromptRefused as exc:
         fail(_safe(f"refused ({exc.detail}): {exc.user_message}"))
         return EXIT_REFUSED
@@ -58,6 +60,7 @@ def draw(args: argparse.Namespace) -> int:
         print(json.dumps({
             "prompt": _safe(image_prompt.prompt), "negative_prompt": _safe(image_prompt.negative_prompt),
             "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
+            "preset": image_prompt.preset,
             "source": image_prompt.source,
             # notes may quote an app's endpoint names and choices: redacted like every printed line
             "notes": [_safe(str(note)) for note in (*image_prompt.notes, *(image.metadata.get("notes") or ()),
@@ -82,6 +85,17 @@ def _read_chat(path: str, config: Config) -> list[ChatMessage]:
     return parse_chat_text(text, config.llm.persona_nickname)
 
 
+def _choose_style(config: Config, args: argparse.Namespace) -> Optional[Style]:
+    """--style NAME (an unknown name is a config error), else the preset TEXT names, else none."""
+    if getattr(args, "style", None):
+        style = style_of(config, args.style)
+        if style is None:
+            raise ValueError(f"--style {args.style!r} is not a [styles] preset; presets: "
+                             f"{', '.join(config.styles) or '(none configured)'}")
+        return style
+    return style_for_request(config, args.text)
+
+
 def _choose_backends(config: Config, name: Optional[str]) -> list:
     if name:
         matches = [b for b in config.backends if b.name == name]
@@ -95,13 +109,13 @@ def _choose_backends(config: Config, name: Optional[str]) -> list:
     return enabled
 
 
-async def _run(config: Config, args: argparse.Namespace, backend_configs: list,
-               history: list[ChatMessage]) -> tuple[ImagePrompt, GeneratedImage, PreparedImage]:
+async def _run(config: Config, args: argparse.Namespace, backend_configs: list, history: list[ChatMessage],
+               style: Optional[Style] = None) -> tuple[ImagePrompt, GeneratedImage, PreparedImage]:
     """The same job MaiBot's runs (one deadline from the start, the prompt LLM included)."""
     engine = Engine(config, backend_configs)
     try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
-                          persona=Persona(config.llm.persona_nickname, config.llm.persona_personality))
+                          persona=Persona(config.llm.persona_nickname, config.llm.persona_personality), style=style)
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
         async with _prompt_llm(config, args) as llm:
             drawn = await run_job(job, engine, ImageWorkers(), llm=llm, seed=seed, progress=_ProgressLines())

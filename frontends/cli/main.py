@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     draw_cmd.add_argument("--selfie", action="store_true", help="selfie mode: draw the bot itself ([selfie] appearance)")
     draw_cmd.add_argument("--json", action="store_true", help="print one JSON object (prompt, backend, seed, out …)")
     draw_cmd.add_argument("--aspect", help="aspect ratio such as 1:1, 16:9, 3:4 (default: [generation] aspect)")
+    draw_cmd.add_argument("--style", help="a [styles] preset by name (default: the one TEXT names, e.g. 用水彩风格画…)")
     draw_cmd.add_argument("--seed", type=int, help="seed (default: [generation] seed, -1 random)")
     draw_cmd.set_defaults(handler=draw)
 

@@ -141,8 +141,8 @@ class LLM2PicPlugin(MaiBotPlugin):
         await self.service.submit(self._who(kwargs), job, origin="selfie", is_admin=_is_admin(kwargs))
         return True, None, True
 
-    @Command("pic", description="/pic help|status|again：画图帮助、状态、再画一张",
-             pattern=r"^\s*/pic(?:\s+(?P<sub>\S+))?\s*$")
+    @Command("pic", description="/pic help|status|again [序号]|history|prompt|style [名字]|styles：画图帮助、状态、重画、历史、画风",
+             pattern=r"^\s*/pic(?:\s+(?P<sub>[\s\S]*?))?\s*$")
     async def pic_command(self, **kwargs: Any) -> tuple[bool, Optional[str], bool]:
         if not self._commands_on():
             return False, None, False

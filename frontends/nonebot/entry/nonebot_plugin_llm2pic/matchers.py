@@ -47,8 +47,8 @@ async def _selfie(bot: Bot, event: MessageEvent, args: Message = CommandArg()) -
 
 @pic.handle()
 async def _pic(bot: Bot, event: MessageEvent, args: Message = CommandArg()) -> None:
-    words = args.extract_plain_text().split()
-    await runtime.pic(bot, event, words[0] if words else "help")
+    words = args.extract_plain_text().split()  # the subcommand and its argument: "again 2", "style 水彩"
+    await runtime.pic(bot, event, " ".join(words) if words else "help")
 
 
 # "画一张……" without a command, when [components] trigger_phrases lists phrases (off by default).

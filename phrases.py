@@ -133,3 +133,22 @@ def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{max(1, math.ceil(seconds))} 秒"
     return f"{math.ceil(seconds / 60)} 分钟"
+
+
+# --- several images and reference images --------------------------------------------------------------
+def images_note(granted: int, asked: int, requested: int, cap: int) -> str:
+    """What the acknowledgement adds for a request of several images: how many will be drawn, and
+    why fewer than asked (the per-request cap, or today's quota). "" for one image asked and drawn."""
+    parts = []
+    if granted > 1:
+        parts.append(f"画 {granted} 张")
+    if requested > cap:
+        parts.append(f"一次最多 {cap} 张")
+    if granted < asked:
+        parts.append(f"今天的额度只够画 {granted} 张")
+    return "（" + "，".join(parts) + "）" if parts else ""
+
+
+def fewer_images(delivered: int, asked: int) -> str:
+    """After a request for several images that delivered only some; only those count against the quota."""
+    return f"只画成了 {delivered} 张（共要了 {asked} 张），其余的没画出来，只按 {delivered} 张计数。"

@@ -51,6 +51,9 @@ class PluginSection(Section):
     )
 
 
+MAX_IMAGES_LIMIT = 10  # a chat message with more images than this is a flood, not a picture
+
+
 class GenerationSection(Section):
     __ui_label__ = "生成"
     __ui_icon__ = "sliders-horizontal"
@@ -98,6 +101,14 @@ class GenerationSection(Section):
     seed: int = Field(
         default=-1, ge=-1, le=2**32 - 1, description="固定种子，-1 = 随机 (seed; -1: random)",
         json_schema_extra=ui("随机种子", "Seed", "固定种子，-1 = 随机", "Fixed seed; -1 = random."),
+    )
+
+    max_images: int = Field(
+        default=4, ge=1, le=MAX_IMAGES_LIMIT,
+        description=f"一次请求最多画几张（画两张、/draw -n 3），1–{MAX_IMAGES_LIMIT} (most images one request may ask for)",
+        json_schema_extra=ui("最多张数", "Max images per request",
+                             f"一次请求最多画几张（“画两张”、/draw -n 3），1–{MAX_IMAGES_LIMIT}；每张都算一次额度",
+                             f"Most images one request may ask for, 1-{MAX_IMAGES_LIMIT}; each image counts against the quotas."),
     )
 
     @field_validator("aspect")

@@ -16,6 +16,7 @@ from typing import Optional
 from ..aspects import ASPECTS, parse_aspect
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
+from .count import count_from_words
 from .fallback import request_to_prompt
 from .parse import ParsedAnswer, cap_length, clean_text, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
@@ -42,11 +43,12 @@ async def make_image_prompt(
     _check_safety(job.request_text, options, "request", log)
     selfie = job.selfie or is_selfie_request(job.request_text, options.selfie.trigger_words)
     appearance = options.selfie.appearance.strip()
+    named_count = requested_count(job)
 
     answer = ParsedAnswer()
     source: PromptSource = "direct"
     if llm is not None:
-        answer = await _ask_llm(job, options, llm, selfie, log, notes)
+        answer = await _ask_llm(job, options, llm, selfie, log, notes, named_count)
         source = "llm" if answer.prompt else "fallback"
         if answer.refused:
             if options.on_refusal == "refuse":
@@ -89,11 +91,20 @@ async def make_image_prompt(
         reference_image=options.selfie.reference_image if selfie else "",
         source=source,
         notes=tuple(notes),
+        count=named_count or answer.count or 1,
     )
 
 
+def requested_count(job: PromptInput) -> Optional[int]:
+    """The images a job names itself: its explicit count (a flag, the tool's argument), else its words."""
+    if job.count is not None:
+        return max(1, int(job.count))
+    return count_from_words(job.request_text)
+
+
 async def _ask_llm(
-    job: PromptInput, options: PromptOptions, llm: ChatLLM, selfie: bool, log: logging.Logger, notes: list[str]
+    job: PromptInput, options: PromptOptions, llm: ChatLLM, selfie: bool, log: logging.Logger, notes: list[str],
+    count: Optional[int] = None,
 ) -> ParsedAnswer:
     now = time.time() if job.now is None else job.now
     history = select_history(
@@ -112,6 +123,8 @@ async def _ask_llm(
         aspect=job.aspect,
         system_prompt=options.system_prompt,
         now=now,
+        count=count,
+        references=len(job.references),
     )
     text = await _call(llm, messages, options.llm_timeout, log, notes, "prompt")
     if text is None:

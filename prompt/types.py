@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Awaitable, Callable, Literal, Optional, Sequence
+from typing import Awaitable, Callable, Literal, Optional, Sequence, Union
 
 from ..backends.base import GenerationRequest
 from ..phrases import PROMPT_REFUSED
@@ -13,6 +13,10 @@ from ..phrases import PROMPT_REFUSED
 ChatLLM = Callable[[list[dict[str, str]]], Awaitable[str]]
 
 PromptSource = Literal["llm", "fallback", "direct"]
+
+# An image from the chat as the host gives it: bytes, base64 (bare, `base64://…`, a `data:` URL) or an
+# http(s) URL. Untrusted: drawing/references.py makes it safe (size, format, metadata, address).
+ReferenceSource = Union[bytes, str]
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class PromptInput:
     selfie: bool = False
     aspect: Optional[str] = None  # an explicit aspect from the user or the tool call; wins over all
     now: Optional[float] = None  # epoch seconds for the history window; None: time.time()
+    # How many images: a command flag or the tool's argument; None: the words ("画两张"), else the LLM's reading.
+    count: Optional[int] = None
+    # Images from the chat to draw from (see ReferenceSource); never in a repr, so never in a log line.
+    references: tuple[ReferenceSource, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class ImagePrompt:
     reference_image: str = ""  # path of the selfie reference image, "" when none
     source: PromptSource = "direct"
     notes: tuple[str, ...] = field(default=(), compare=False)  # what happened, for logs and --json
+    count: int = 1  # images asked for (the request's flag or words, else the LLM's reading); not yet capped
 
     def to_request(
         self,

@@ -9,6 +9,7 @@ into a `Who` and a `PromptInput` and call `submit`, `draw_command` or `pic`. Not
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Optional
 from ..config.model import Config
 from ..imaging.workers import ImageWorkers
 from ..phrases import EMPTY_DRAW, HELP, NOTHING_TO_REPEAT, quota_line, status_text
+from ..prompt.count import split_count_flag
 from ..prompt.types import ChatLLM, PromptInput
 from .admission import Limits, Who
 from .engine import Engine
@@ -90,7 +92,10 @@ class DrawingService:
         return await self.board.submit(DrawOrder(who, job, use_llm=use_llm, is_admin=is_admin, origin=origin))
 
     async def draw_command(self, who: Who, job: PromptInput, *, use_llm: bool, is_admin: bool = False) -> None:
-        """/draw <描述>: an empty description gets the usage line instead of a picture."""
+        """/draw [-n N | --count N] <描述>: an empty description gets the usage line instead of a picture."""
+        count, text = split_count_flag(job.request_text)
+        if count is not None:
+            job = dataclasses.replace(job, request_text=text, count=count)
         if not job.request_text.strip():
             await self.say(who.chat_id, EMPTY_DRAW)
             return

@@ -129,10 +129,25 @@ def quota_line(user_left: Optional[int], group_left: Optional[int], cooldown_lef
     return "，".join(parts)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
+def zero_gpu_quota(remaining: float, total: float, reset_in: Optional[float], whose: str = "") -> str:
+    """A /pic status line: the ZeroGPU seconds left today on a token (`whose`: the backends that spend it)."""
+    text = f"ZeroGPU 额度{f'（{whose}）' if whose else ''}：今天还剩 {remaining:.0f} 秒（共 {total:.0f} 秒）"
+    return text + (f"，约 {_duration(reset_in, hours=True)}后重置" if reset_in is not None else "")
+
+
+def zero_gpu_quota_unknown(whose: str = "") -> str:
+    return f"ZeroGPU 额度{f'（{whose}）' if whose else ''}：暂时查不到"
+
+
+def _duration(seconds: float, *, hours: bool = False) -> str:
+    """"N 秒" under a minute, else minutes (rounded up); with `hours`, "H 小时 M 分钟" past an hour."""
+    if seconds < 60 and not hours:
         return f"{max(1, math.ceil(seconds))} 秒"
-    return f"{math.ceil(seconds / 60)} 分钟"
+    minutes = math.ceil(seconds / 60)
+    if hours and minutes >= 60:
+        return f"{minutes // 60} 小时 {minutes % 60} 分钟"
+    return f"{minutes} 分钟"
+
 
 
 # --- several images and reference images --------------------------------------------------------------

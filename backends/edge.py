@@ -18,7 +18,7 @@ from .http import read_capped
 from ..phrases import DOWNLOAD_LOST
 
 if TYPE_CHECKING:
-    from ..imaging.addresses import Resolver
+    from .addresses import Resolver
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -91,7 +91,7 @@ async def download_image(
     retried here once, and if the image still cannot be had the error is `outcome_unknown` so
     that nobody regenerates it automatically.
     """
-    from ..imaging.fetch import fetch_image  # here: a Gradio draw (files on its own server) never needs it
+    from .download import fetch_image  # here: a Gradio draw (files on its own server) never needs it
 
     extra = {"resolver": resolver} if resolver is not None else {}
     last: Optional[BackendError] = None

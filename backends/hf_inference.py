@@ -19,7 +19,8 @@ from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, Pro
 from ..errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
 from ..server_numbers import server_number
 from .edge import send_capped
-from .http import error_for_status, is_html, retry_after_seconds, sniff_image_mime
+from .http import error_for_status, is_html, retry_after_seconds
+from ..imaging.formats import sniff_image_mime
 from ..phrases import MODEL_LOADING
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""HTTP helpers shared by the backends: bounded reads, image sniffing, status classification."""
+"""HTTP helpers shared by the backends: bounded reads, status classification."""
 
 from __future__ import annotations
 
@@ -7,25 +7,8 @@ from typing import TYPE_CHECKING, Optional
 from ..server_numbers import MAX_SERVER_WAIT, server_number
 from ..errors import BackendError, ConfigurationError, ProtocolError, QuotaError, TransientError
 
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-if TYPE_CHECKING:  # only annotations here; imaging imports this module and must not pull in httpx
+if TYPE_CHECKING:  # only annotations here: importing this module must not pull in httpx
     import httpx
-
-
-def sniff_image_mime(data: bytes) -> Optional[str]:
-    """The image type from the magic bytes (PNG, JPEG, WebP, GIF), or None: headers are not trusted."""
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 async def read_capped(response: httpx.Response, limit: int, *, backend: str = "") -> bytes:

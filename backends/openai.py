@@ -5,23 +5,20 @@ plugin's `api_type = "openai"`). Wire shapes: backends.md §3.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import json
 import logging
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 import httpx
 
-from ..imaging.addresses import Resolver
+from .addresses import Resolver
 from ..reasons import one_line
 from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ..errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError
+from .decode import decode_base64, decode_json
 from .edge import download_image, map_transport_errors, send_capped
-from .http import sniff_image_mime
+from ..imaging.formats import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
 from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family
@@ -36,7 +33,6 @@ _CHAT_DROPPABLE = ("modalities", "image_config")
 # Fields a server refused, per (base_url, model, route), for the rest of the process: later draws
 # (and engines rebuilt by a config reload) leave them out from the start instead of paying a 400 each time.
 _REFUSED_FIELDS: dict[tuple[str, str, str], set[str]] = {}
-_OFF_LOOP_BYTES = 512 * 1024
 
 
 class OpenAIBackend(Backend):
@@ -72,12 +68,7 @@ class OpenAIBackend(Backend):
                                  what=what, backend=self.name, redact=self._redact, headers=self._auth(), **kwargs)
 
     async def _json(self, raw: bytes, what: str) -> Any:
-        try:
-            if len(raw) > _OFF_LOOP_BYTES:
-                return await asyncio.to_thread(json.loads, raw)
-            return json.loads(raw)
-        except (ValueError, RecursionError):
-            raise ProtocolError(f"{what}: answer is not JSON ({len(raw)} bytes)", backend=self.name) from None
+        return await decode_json(raw, what, backend=self.name)
 
     def _fail(self, response: httpx.Response, raw: bytes, what: str):
         return classify_error(response, raw, what, backend=self.name, redact=self._redact)
@@ -257,19 +248,8 @@ class OpenAIBackend(Backend):
         return images
 
     async def _decode(self, text: str) -> bytes:
-        if len(text) > self.config.max_download_bytes * 4 // 3 + 16:
-            raise ProtocolError("inline image exceeds max_download_bytes", backend=self.name)
-        try:
-            if len(text) > _OFF_LOOP_BYTES:
-                return await asyncio.to_thread(_b64decode, text)
-            return _b64decode(text)
-        except (binascii.Error, ValueError):
-            raise ProtocolError("inline image is not valid base64", backend=self.name) from None
-
-
-def _b64decode(text: str) -> bytes:
-    compact = "".join(text.split())
-    return base64.b64decode(compact + "=" * (-len(compact) % 4))
+        return await decode_base64(text, self.config.max_download_bytes, "inline image", backend=self.name,
+                                   strict=False)
 
 
 def _revised_prompts(answer: Any) -> list[str]:

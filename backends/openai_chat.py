@@ -7,23 +7,17 @@ that answer in markdown ignore both. Reference images go in as `image_url` conte
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
+from ..aspects import nearest_named
 from .base import GenerationRequest
-from .http import sniff_image_mime
+from ..imaging.formats import sniff_image_mime
 
 CHAT_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
 
 def closest_aspect(request: GenerationRequest) -> str:
-    ratio = request.aspect_ratio()
-
-    def distance(text: str) -> float:
-        width, height = text.split(":")
-        return abs(math.log(ratio) - math.log(int(width) / int(height)))
-
-    return min(CHAT_ASPECTS, key=distance)
+    return nearest_named(request.aspect_ratio(), CHAT_ASPECTS)
 
 
 def wants_image_config(setting: str, host: str) -> bool:

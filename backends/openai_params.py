@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+from ..aspects import nearest, nearest_named
 from .base import GenerationRequest
 
 GPT_IMAGE_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
@@ -37,7 +38,7 @@ def model_family(model: str, base_url: str = "", configured: str = "auto") -> st
 
 
 def _closest(ratio: float, choices: tuple[tuple[int, int], ...]) -> tuple[int, int]:
-    return min(choices, key=lambda size: abs(math.log(size[0] / size[1]) - math.log(ratio)))
+    return nearest(ratio, choices, lambda size: size[0] / size[1])
 
 
 def size_for(family: str, request: GenerationRequest) -> Optional[str]:
@@ -67,13 +68,7 @@ def size_for(family: str, request: GenerationRequest) -> Optional[str]:
 
 
 def xai_aspect(request: GenerationRequest) -> str:
-    ratio = request.aspect_ratio()
-    return min(XAI_ASPECTS, key=lambda text: abs(math.log(ratio) - math.log(_ratio(text))))
-
-
-def _ratio(text: str) -> float:
-    width, height = text.split(":")
-    return int(width) / int(height)
+    return nearest_named(request.aspect_ratio(), XAI_ASPECTS)
 
 
 def images_body(

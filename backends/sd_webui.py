@@ -22,9 +22,10 @@ from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ..errors import BackendError, ConfigurationError, ProtocolError
 from .edge import map_transport_errors
-from .http import error_for_status, read_capped, sniff_image_mime
-from .selfhosted import (OutOfMemoryError, best_effort, decode_base64, decode_json, encode_base64,
-                         is_out_of_memory, random_seed, within_timeout)
+from .http import error_for_status, read_capped
+from ..imaging.formats import sniff_image_mime
+from .decode import decode_base64, decode_json
+from .selfhosted import OutOfMemoryError, best_effort, encode_base64, is_out_of_memory, random_seed, within_timeout
 
 log = logging.getLogger(__name__)
 

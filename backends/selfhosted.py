@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import json
 import logging
 import random
 import re
 from typing import Any, Awaitable, Optional
 
-from ..errors import ConfigurationError, ProtocolError, TransientError
+from ..errors import ConfigurationError, TransientError
 from ..phrases import DEADLINE, OUT_OF_MEMORY
 
 log = logging.getLogger(__name__)
 
-OFF_LOOP_BYTES = 256 * 1024
 MAX_SEED = 2**32 - 1
 # torch: "CUDA out of memory", torch.cuda.OutOfMemoryError / torch.OutOfMemoryError, ROCm "HIP out of memory",
 # Apple "MPS backend out of memory", DirectML "Could not allocate tensor".
@@ -36,37 +33,6 @@ def is_out_of_memory(text: str) -> bool:
 
 def random_seed() -> int:
     return random.randint(0, MAX_SEED)
-
-
-async def decode_json(raw: bytes, what: str, *, backend: str) -> Any:
-    """JSON from a server, parsed in a worker thread when large."""
-    try:
-        if len(raw) > OFF_LOOP_BYTES:
-            return await asyncio.to_thread(json.loads, raw)
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting like [[[[…]]]]
-        raise ProtocolError(f"{what}: answer is not JSON ({len(raw)} bytes)", backend=backend) from None
-
-
-async def decode_base64(text: str, limit: int, what: str, *, backend: str) -> bytes:
-    """An image sent as base64 (bare or as a data: URL), refusing anything over `limit` bytes."""
-    if not isinstance(text, str):
-        raise ProtocolError(f"{what}: image is not a base64 string", backend=backend)
-    if text[:5].lower() == "data:":
-        text = text.partition(",")[2]
-    if len(text) > limit * 4 // 3 + 16:
-        raise ProtocolError(f"{what}: image exceeds {limit} bytes", backend=backend)
-    try:
-        if len(text) > OFF_LOOP_BYTES:
-            return await asyncio.to_thread(_b64decode, text)
-        return _b64decode(text)
-    except (binascii.Error, ValueError):
-        raise ProtocolError(f"{what}: image is not valid base64", backend=backend) from None
-
-
-def _b64decode(text: str) -> bytes:
-    compact = "".join(text.split())
-    return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
 
 
 def encode_base64(data: bytes) -> str:

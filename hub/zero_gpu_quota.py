@@ -19,6 +19,7 @@ from typing import Optional
 
 import httpx
 
+from ..phrases import zero_gpu_quota
 from ..redaction import redact
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -46,13 +47,9 @@ class ZeroGpuQuota:
             return text + " (not used yet; the day starts at the first use)"
         return text + f", resets at {self.resets_at:%Y-%m-%d %H:%M} UTC (in {_duration_en(wait)})"
 
-    def user_line(self, now: Optional[datetime] = None) -> str:
+    def user_line(self, now: Optional[datetime] = None, whose: str = "") -> str:
         """Chinese, for `/pic status`."""
-        text = f"ZeroGPU 额度：今天还剩 {self.remaining:.0f} 秒（共 {self.base:.0f} 秒）"
-        wait = self.seconds_to_reset(now)
-        if wait is not None:
-            text += f"，约 {_duration_zh(wait)}后重置"
-        return text
+        return zero_gpu_quota(self.remaining, self.base, self.seconds_to_reset(now), whose)
 
 
 class QuotaUnavailable(Exception):
@@ -139,8 +136,3 @@ async def fetch_zero_gpu_quota(token: str, *, endpoint: Optional[str] = None, ti
 def _duration_en(seconds: float) -> str:
     minutes = math.ceil(seconds / 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-
-
-def _duration_zh(seconds: float) -> str:
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes // 60} 小时 {minutes % 60} 分钟" if minutes >= 60 else f"{minutes} 分钟"

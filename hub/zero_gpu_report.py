@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from ..backends.base import Backend
 from ..backends.quota_groups import ANONYMOUS, ZERO_GPU_PREFIX, describe_group
+from ..phrases import zero_gpu_quota_unknown
 from .zero_gpu_quota import QuotaUnavailable, ZeroGpuQuota, fetch_zero_gpu_quota
 
 ANONYMOUS_GROUP = ZERO_GPU_PREFIX + ANONYMOUS
@@ -64,9 +65,7 @@ async def chat_lines(backends: Sequence[Backend], *, timeout: float = 5.0) -> li
     found = await _quotas(backends, timeout)
     lines = []
     for group, quota, _why in found:
-        line = quota.user_line() if quota else "ZeroGPU 额度：暂时查不到"
-        if len(found) > 1:  # several tokens: say whose quota each line is
-            users = "、".join(b.name for b in backends if b.quota_group == group)
-            line = line.replace("ZeroGPU 额度", f"ZeroGPU 额度（{users}）", 1)
-        lines.append(line)
+        # several tokens: say whose quota each line is
+        whose = "、".join(b.name for b in backends if b.quota_group == group) if len(found) > 1 else ""
+        lines.append(quota.user_line(whose=whose) if quota else zero_gpu_quota_unknown(whose))
     return lines

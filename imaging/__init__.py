@@ -1,7 +1,5 @@
-"""Everything between "a backend produced an image (bytes or a URL)" and "base64 ready for
-ctx.send.image": safe download, verification, crop, fit for chat, encode. Pillow work never runs
-on the event loop.
+"""Bytes → chat-ready bytes: verification, crop, fit for chat, encode. Pillow work never runs on the
+event loop; nothing here touches the network (downloads are the backends' job: backends/download.py).
 
-Import from the defining modules: `from ..imaging.fetch import fetch_image`,
-`from ..imaging.prepare import prepare_for_chat`.
+Import from the defining modules: `from ..imaging.prepare import prepare_for_chat`.
 """

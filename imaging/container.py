@@ -8,7 +8,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional
 
-from ..backends.http import sniff_image_mime
+from .formats import sniff_image_mime
 
 # PNG chunks that carry text or timestamps (SD WebUI writes its prompt into tEXt "parameters").
 _PNG_METADATA = {b"tEXt", b"zTXt", b"iTXt", b"tIME"}

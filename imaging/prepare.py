@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass
 from typing import Optional
 
-from ..backends.http import sniff_image_mime
+from .formats import sniff_image_mime
 from ..config.output import OutputSection
 from .container import ContainerInfo, inspect, strip_metadata
 from .decode import check_pixels, decode

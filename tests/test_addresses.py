@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from llm2pic.imaging.addresses import is_public_address
+from llm2pic.backends.addresses import is_public_address
 
 PRIVATE_V4 = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.100.100.200",
               "0.0.0.0", "224.0.0.1", "100.64.0.1"]

@@ -11,7 +11,7 @@ import pytest
 
 from fake_hub import FakeHub
 from gradio_servers import free_port
-from llm2pic import cli
+from llm2pic.frontends.cli import main as cli
 from llm2pic.config.load import load_config_data
 
 TOKEN = "hf_" + "Q" * 34

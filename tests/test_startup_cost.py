@@ -226,7 +226,7 @@ def test_lazy_patterns_compile_once_on_first_use_and_behave_like_re():
 NOT_FOR_A_PASS_THROUGH_DRAW = (
     "llm2pic.backends.gradio.doctor", "llm2pic.backends.openai", "llm2pic.backends.openai_chat",
     "llm2pic.backends.hf_inference", "llm2pic.backends.sd_webui", "llm2pic.backends.comfyui",
-    "llm2pic.drawing.llm_endpoint", "llm2pic.imaging.fetch", "llm2pic.config.upgrade", "llm2pic.hub",
+    "llm2pic.drawing.llm_endpoint", "llm2pic.backends.download", "llm2pic.config.upgrade", "llm2pic.hub",
     "PIL", "tomlkit", "huggingface_hub", "websockets", "click", "rich", "pygments",
 )
 # Patterns compiled on first use that such a draw never uses (an app's error text, long-text CJK check).

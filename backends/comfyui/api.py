@@ -14,8 +14,9 @@ import httpx
 
 from ...errors import BackendError, ConfigurationError, ProtocolError
 from ..edge import map_transport_errors
-from ..http import error_for_status, read_capped, sniff_image_mime
-from ..selfhosted import decode_json
+from ..http import error_for_status, read_capped
+from ...imaging.formats import sniff_image_mime
+from ..decode import decode_json
 from ...phrases import COMFYUI_WORKFLOW_INVALID
 
 log = logging.getLogger(__name__)

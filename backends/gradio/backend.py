@@ -20,7 +20,8 @@ from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, Pr
 from ...errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, TransientError
 from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
-from ..http import error_for_status, read_capped, sniff_image_mime
+from ..http import error_for_status, read_capped
+from ...imaging.formats import sniff_image_mime
 from .autobind import auto_inputs
 from .choose import Choice, choose_endpoint
 from .discovery import AppInfo, AppStarting, Endpoint, discover

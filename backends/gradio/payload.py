@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ...aspects import nearest
 from ..base import GenerationRequest
 from ...errors import ConfigurationError
 from .autobind import SIZE_TEMPLATES, bound_to, numeric_choices, position, ratio_choices, size_controls, sized_choices
@@ -158,7 +159,7 @@ def nearest_ratio(parameter: Parameter, values: TemplateValues, backend: str) ->
         raise ConfigurationError(
             f"parameter {parameter.name} has no ratio choices (such as 16:9) to pick an {{aspect}} from",
             backend=backend)
-    return min(ratios, key=lambda item: abs(math.log(item[1] / values.ratio)))[0]
+    return nearest(values.ratio, ratios, lambda item: item[1])[0]
 
 
 def target_size(endpoint: Endpoint, inputs: dict[str, Any], request: GenerationRequest) -> tuple[int, int]:

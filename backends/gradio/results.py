@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from ...errors import ProtocolError
+from ..decode import base64_bytes
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def decode_data_url(url: str, backend: str = "") -> bytes:
     if ";base64" not in header:
         raise ProtocolError("data: URL in the result is not base64", backend=backend)
     try:
-        return base64.b64decode(payload, validate=False)
+        return base64_bytes(payload, strict=False)
     except (binascii.Error, ValueError):
         raise ProtocolError("data: URL in the result is not valid base64", backend=backend) from None
 

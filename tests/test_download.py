@@ -15,9 +15,9 @@ import respx
 from PIL import Image
 
 from llm2pic.errors import ConfigurationError, ProtocolError, TransientError
-from llm2pic.imaging.addresses import is_public_address, origin_of, system_resolver
+from llm2pic.backends.addresses import is_public_address, origin_of, system_resolver
 from llm2pic.errors import UnsafeURLError
-from llm2pic.imaging.fetch import allowed_origin_urls, fetch_image
+from llm2pic.backends.download import fetch_image
 
 
 def png_bytes(size=(32, 32)) -> bytes:
@@ -287,14 +287,6 @@ def test_address_helpers():
         assert not is_public_address(address), address
     assert origin_of("HTTPS://Img.Example/x") == ("https", "img.example", 443)
     assert origin_of("ftp://x/") is None
-
-
-def test_allowed_origin_urls_takes_every_backend_base_url():
-    from llm2pic.config.backends import GradioBackendConfig, OpenAIBackendConfig
-
-    backends = [GradioBackendConfig(space="a/b"), GradioBackendConfig(base_url="http://127.0.0.1:7860"),
-                OpenAIBackendConfig()]
-    assert allowed_origin_urls(backends) == ["http://127.0.0.1:7860", "https://api.openai.com/v1"]
 
 
 async def test_a_name_that_resolves_differently_when_connecting_is_refused(loopback_server, client, monkeypatch):

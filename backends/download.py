@@ -5,7 +5,6 @@ streaming, content sniffed from magic bytes, and no way into loopback/private/me
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 from dataclasses import dataclass
 from typing import Iterable
@@ -14,7 +13,9 @@ from urllib.parse import unquote_to_bytes, urljoin
 import httpx
 
 from ..errors import BackendError, ProtocolError, TransientError
-from ..backends.http import error_for_status, read_capped, sniff_image_mime
+from .decode import base64_bytes
+from .http import error_for_status, read_capped
+from ..imaging.formats import sniff_image_mime
 from .addresses import Resolver, is_public_address, literal_ip, origin_of, origins, system_resolver
 from ..errors import UnsafeURLError
 
@@ -188,13 +189,8 @@ async def _decode_data_url(url: str, max_bytes: int, backend: str) -> FetchedIma
 
 def _decode_payload(payload: str, is_base64: bool) -> bytes:
     if is_base64:
-        return base64.b64decode("".join(payload.split()), validate=True)
+        return base64_bytes(payload)
     return unquote_to_bytes(payload)
 
 
-def allowed_origin_urls(backend_configs: Iterable[object]) -> list[str]:
-    """The base_url of every configured backend: the origins a download may reach even when private."""
-    return [url for url in (getattr(b, "base_url", "") for b in backend_configs) if url]
-
-
-__all__ = ["FetchedImage", "fetch_image", "allowed_origin_urls", "DEFAULT_MAX_BYTES"]
+__all__ = ["FetchedImage", "fetch_image", "DEFAULT_MAX_BYTES"]

@@ -149,7 +149,6 @@ def _duration(seconds: float, *, hours: bool = False) -> str:
     return f"{minutes} 分钟"
 
 
-
 # --- several images and reference images --------------------------------------------------------------
 def images_note(granted: int, asked: int, requested: int, cap: int) -> str:
     """What the acknowledgement adds for a request of several images: how many will be drawn, and

@@ -22,9 +22,12 @@ async def safe_references(sources: Sequence[ReferenceSource], workers: Optional[
     """The cleaned bytes of each source, in order; () when there are none. Raises ReferenceImageError."""
     if not sources:
         return ()
-    # Imported here: a job without references never loads the reference module (nor its HTTP client).
+    # Imported here: a job without references never loads the reference modules (nor httpx's client).
+    from ..backends.reference_fetch import reference_fetcher
     from ..imaging.reference import load_references
 
-    references = await load_references(list(sources), workers=workers)
+    # URLs (a reply's picture, an avatar) are downloaded under the safe-download rules, each with a
+    # short-lived client that carries no backend's credentials.
+    references = await load_references(list(sources), fetch=reference_fetcher(), workers=workers)
     log.info("drawing from %d reference image(s) from the chat", len(references))
     return references

@@ -94,15 +94,24 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
     if seed is None and generation.seed >= 0:
         seed = generation.seed
     if references:
-        return image_prompt.to_request(width=generation.width or None, height=generation.height or None,
-                                       seed=seed, count=count, reference_images=references)
+        return request_from(image_prompt, width=generation.width or None, height=generation.height or None,
+                            seed=seed, count=count, reference_images=references)
     if image_prompt.reference_image:
         try:
             references = (await read_reference_image(image_prompt.reference_image),)
         except (OSError, ValueError) as exc:
             log.warning("selfie reference image not used: %s", exc)
-    return image_prompt.to_request(width=generation.width or None, height=generation.height or None,
-                                   seed=seed, count=count, reference_images=references)
+    return request_from(image_prompt, width=generation.width or None, height=generation.height or None,
+                        seed=seed, count=count, reference_images=references)
+
+
+def request_from(image_prompt: ImagePrompt, *, seed: Optional[int] = None, width: Optional[int] = None,
+                 height: Optional[int] = None, count: int = 1, reference_images: tuple[bytes, ...] = ()
+                 ) -> GenerationRequest:
+    """The backend request for a prompt as it stands (the caller loads the reference image bytes)."""
+    return GenerationRequest(prompt=image_prompt.prompt, negative_prompt=image_prompt.negative_prompt,
+                             aspect=image_prompt.aspect, width=width, height=height, seed=seed, count=count,
+                             reference_images=tuple(reference_images))
 
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,

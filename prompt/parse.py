@@ -148,7 +148,7 @@ def _whole_json(text: str) -> Any:
 
 
 def _from_json(data: dict[str, Any], max_chars: int) -> ParsedAnswer:
-    refused = any(_truthy(data.get(k)) for k in REFUSE_KEYS)
+    refused = any(truthy(data.get(k)) for k in REFUSE_KEYS)
     reason = str(data.get("reason") or "")
     prompt = _first_text(data, PROMPT_KEYS)
     if refused and not prompt:
@@ -158,7 +158,7 @@ def _from_json(data: dict[str, Any], max_chars: int) -> ParsedAnswer:
         prompt=clean_prompt(prompt, max_chars),
         negative_prompt=clean_prompt(_first_text(data, NEGATIVE_KEYS), max_chars),
         aspect=_first_text(data, ASPECT_KEYS).strip(),
-        selfie=_truthy(selfie) if selfie is not None else None,
+        selfie=truthy(selfie) if selfie is not None else None,
         style=collapse_whitespace(str(data.get("style") or ""))[:40],
         count=_count(data),
     )
@@ -190,9 +190,10 @@ def _first_text(data: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
+    """What an LLM means by a flag: tool arguments and JSON answers may say "true", "1", "yes", "是"."""
     if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "是")
+        return value.strip().lower() in {"true", "1", "yes", "y", "on", "是", "对"}
     return bool(value)
 
 

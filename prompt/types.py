@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Literal, Optional, Sequence, Union
 
-from ..backends.base import GenerationRequest
 from ..phrases import PROMPT_REFUSED
 
 # The injected LLM: OpenAI-style chat messages ({"role", "content"}) → the answer text.
@@ -108,24 +107,3 @@ class ImagePrompt:
     source: PromptSource = "direct"
     notes: tuple[str, ...] = field(default=(), compare=False)  # what happened, for logs and --json
     count: int = 1  # images asked for (the request's flag or words, else the LLM's reading); not yet capped
-
-    def to_request(
-        self,
-        *,
-        seed: Optional[int] = None,
-        width: Optional[int] = None,
-        height: Optional[int] = None,
-        count: int = 1,
-        reference_images: tuple[bytes, ...] = (),
-    ) -> GenerationRequest:
-        """The backend request; the caller loads the reference image bytes (see selfie.read_reference_image)."""
-        return GenerationRequest(
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            aspect=self.aspect,
-            width=width,
-            height=height,
-            seed=seed,
-            count=count,
-            reference_images=tuple(reference_images),
-        )

@@ -229,7 +229,8 @@ def test_requester_is_the_newest_recent_message_not_from_the_bot(plugin_module):
     assert glue.requester_from_records(records, "10000", now=now) == "u2"
     assert glue.requester_from_records(records[:1], "10000", now=now + 3600) == ""  # too old to be the trigger
     assert glue.requester_from_records([], "10000", now=now) == ""
-    assert [glue.truthy(v) for v in (True, "true", "True", "1", "是", False, "false", "", None, "0")] == \
+    truthy = sys.modules[plugin_module.__name__ + ".prompt.parse"].truthy
+    assert [truthy(v) for v in (True, "true", "True", "1", "是", False, "false", "", None, "0")] == \
         [True] * 5 + [False] * 5
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from llm2pic.drawing.pipeline import request_from
 from llm2pic.prompt.engine import make_image_prompt
 from llm2pic.prompt.selfie import apply_selfie, is_selfie_request, read_reference_image
 from llm2pic.prompt.types import Persona, PromptInput, PromptOptions, SelfieOptions
@@ -77,7 +78,7 @@ async def test_reference_image_travels_into_the_generation_request(tmp_path):
     image = tmp_path / "ref.png"
     image.write_bytes(b"\x89PNG fake")
     result = await make_image_prompt(PromptInput("自拍", persona=PERSONA, now=0), opts(str(image)), None)
-    request = result.to_request(seed=7, reference_images=(await read_reference_image(result.reference_image),))
+    request = request_from(result, seed=7, reference_images=(await read_reference_image(result.reference_image),))
     assert request.reference_images == (b"\x89PNG fake",)
     assert (request.prompt, request.aspect, request.seed) == (result.prompt, "3:4", 7)
 

@@ -11,7 +11,7 @@ from ...redaction import RedactingFilter
 from .chat_images import REQUESTER_MAX_AGE, sender_of, trigger_record
 
 IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
-__all__ = ["HostChat", "REQUESTER_MAX_AGE", "requester_from_records", "truthy", "forward_logs"]
+__all__ = ["HostChat", "REQUESTER_MAX_AGE", "requester_from_records", "forward_logs"]
 _PACKAGE_ROOT = __name__.rsplit(".", 3)[0]  # "llm2pic", or the host's synthetic package name (this is <root>.frontends.maibot.host)
 
 
@@ -43,13 +43,6 @@ def requester_from_records(records: Iterable[Mapping[str, Any]], bot_user_id: Op
     """The user id of the newest recent message not sent by the bot; "" when there is none."""
     record = trigger_record(records, bot_user_id, now=now)
     return sender_of(record) if record is not None else ""
-
-
-def truthy(value: Any) -> bool:
-    """LLM tool arguments may arrive as strings: "true", "1", "yes", "是"."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "y", "on", "是", "对"}
-    return bool(value)
 
 
 class _Forward(logging.Handler):

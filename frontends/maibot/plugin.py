@@ -26,7 +26,8 @@ from ...imaging.workers import ImageWorkers
 from ...prompt.types import Persona, PromptInput
 from .chat_images import chat_references, sender_of, trigger_record
 from .chat_reads import host_llm, messages_from_host
-from .host import HostChat, forward_logs, truthy
+from ...prompt.parse import truthy
+from .host import HostChat, forward_logs
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2]  # the plugin root, where MaiBot keeps config.toml
 TOOL_TIMEOUT_MS = 120_000  # the tool returns within seconds; this only covers a slow host RPC

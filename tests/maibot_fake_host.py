@@ -66,6 +66,7 @@ class FakeHost:
     stored: dict = field(default_factory=dict)
     hybrid_ok: bool = True  # send.hybrid's answer; None: the capability fails like an older host's
     lost_images: set = field(default_factory=set)  # 1-based numbers of send.image calls the host fails
+    image_sends: int = 0
     avatar: dict = field(default_factory=lambda: {"status": "unsupported", "url": None, "expires_at": None})
 
     async def rpc_call(self, method: str, plugin_id: str = "", payload: Any = None, **_: Any) -> Any:
@@ -73,9 +74,11 @@ class FakeHost:
         capability, args = payload["capability"], dict(payload["args"])
         self.calls.append(Call(capability, args, time.monotonic()))
         await asyncio.sleep(0)
-        if capability == "send.image" and len(self.of("send.image")) in self.lost_images:
-            self.calls.pop()  # not sent
-            return {"success": False}
+        if capability == "send.image":
+            self.image_sends += 1
+            if self.image_sends in self.lost_images:
+                self.calls.pop()  # not sent
+                return {"success": False}
         if capability in ("send.text", "send.image"):
             return {"success": self.send_ok}
         if capability == "send.hybrid":

@@ -40,6 +40,15 @@ def parse_aspect(text: str) -> float:
     return width / height
 
 
+def normalize_aspect(text: str) -> str:
+    """An aspect as every layer passes it on: "16x9", "16：9", " 16 / 9 " → "16:9"; "1.5" → "1.5:1".
+    ValueError (naming the text) when it is not one."""
+    parse_aspect(text)
+    match = _ASPECT.fullmatch(text)
+    assert match is not None
+    return f"{match.group(1)}:{match.group(2) or 1}"
+
+
 def named_aspect(text: Optional[str]) -> Optional[str]:
     """The named aspect (one of ASPECTS) that `text` spells, e.g. "16：9" → "16:9"; None otherwise."""
     normalized = (text or "").strip().replace("：", ":")

@@ -111,14 +111,6 @@ class BackendChain:
                                         remaining, reason if remaining > 0 else "", state.last_error))
         return result
 
-    def reset(self, name: Optional[str] = None) -> None:
-        """Close the breaker of one backend (or all), e.g. after the admin fixed the config."""
-        for key in self._states:
-            if name is None or key == name:
-                self._states[key] = _BreakerState()
-        if name is None:
-            self.shared_quotas.clear()
-
     # --- the job ------------------------------------------------------------------------------
 
     async def generate(

@@ -20,7 +20,7 @@ from .decode import decode_base64, decode_json
 from .edge import download_image, map_transport_errors, send_capped
 from ..imaging.formats import sniff_image_mime
 from .openai_errors import OpenAIErrorBody, classify_error, is_quota, is_rejection, parse_error_body, refused_params
-from .openai_extract import ImageRef, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
+from .openai_extract import AnswerImage, content_text, looks_like_refusal, refs_from_chat_message, refs_from_images_body
 from .openai_params import images_body, max_n, model_family
 from .openai_chat import chat_body
 
@@ -228,7 +228,7 @@ class OpenAIBackend(Backend):
 
     # --- answers → images ---------------------------------------------------------------------
 
-    async def _materialize(self, refs: list[ImageRef], revised: list[str]) -> list[GeneratedImage]:
+    async def _materialize(self, refs: list[AnswerImage], revised: list[str]) -> list[GeneratedImage]:
         images = []
         for index, ref in enumerate(refs):
             if ref.data is not None:

@@ -21,7 +21,7 @@ _REFUSAL_WORDS = ("can't", "cannot", "can not", "unable", "not able", "sorry", "
 
 
 @dataclass(frozen=True)
-class ImageRef:
+class AnswerImage:
     """An image in an answer: inline base64 (`data`) or a URL to download (`url`)."""
 
     data: Optional[str] = None
@@ -29,22 +29,22 @@ class ImageRef:
     mime_hint: str = ""
 
 
-def ref_from_string(value: str) -> Optional[ImageRef]:
+def ref_from_string(value: str) -> Optional[AnswerImage]:
     value = value.strip()
     match = _DATA_URL_PARTS.match(value)
     if match:
-        return ImageRef(data=match.group(3), mime_hint=match.group(1).lower())
+        return AnswerImage(data=match.group(3), mime_hint=match.group(1).lower())
     if value.lower().startswith(("http://", "https://")):
-        return ImageRef(url=value)
+        return AnswerImage(url=value)
     return None
 
 
-def refs_from_images_body(body: Any) -> list[ImageRef]:
+def refs_from_images_body(body: Any) -> list[AnswerImage]:
     """`data[*].b64_json`, else `data[*].url` (the /images/* answer shape)."""
     items = body.get("data") if isinstance(body, dict) else None
     if not isinstance(items, list):
         return []
-    inline = [ImageRef(data=item["b64_json"]) for item in items
+    inline = [AnswerImage(data=item["b64_json"]) for item in items
               if isinstance(item, dict) and isinstance(item.get("b64_json"), str) and item["b64_json"]]
     if inline:
         return inline
@@ -57,7 +57,7 @@ def refs_from_images_body(body: Any) -> list[ImageRef]:
     return found
 
 
-def refs_from_chat_message(message: Any, body: Any = None) -> list[ImageRef]:
+def refs_from_chat_message(message: Any, body: Any = None) -> list[AnswerImage]:
     if not isinstance(message, dict):
         return refs_from_images_body(body)
     for source in (_from_images_field(message), _from_content_parts(message.get("content")),
@@ -81,30 +81,30 @@ def _url_of(item: Any) -> Optional[str]:
     return item.get("url") if isinstance(item.get("url"), str) else None
 
 
-def _from_images_field(message: dict) -> list[ImageRef]:
+def _from_images_field(message: dict) -> list[AnswerImage]:
     images = message.get("images")
     if not isinstance(images, list):
         return []
     return _refs(_url_of(item) for item in images)
 
 
-def _from_content_parts(content: Any) -> list[ImageRef]:
+def _from_content_parts(content: Any) -> list[AnswerImage]:
     if not isinstance(content, list):
         return []
-    found: list[ImageRef] = []
+    found: list[AnswerImage] = []
     for part in content:
         if not isinstance(part, dict) or part.get("type") not in _IMAGE_PART_TYPES:
             continue
         for key in ("b64_json", "image_base64"):
             if isinstance(part.get(key), str) and part[key]:
-                found.append(ImageRef(data=part[key], mime_hint=str(part.get("mime_type") or "")))
+                found.append(AnswerImage(data=part[key], mime_hint=str(part.get("mime_type") or "")))
                 break
         else:
             found.extend(_refs([_url_of(part)]))
     return found
 
 
-def _from_text(content: Any) -> list[list[ImageRef]]:
+def _from_text(content: Any) -> list[list[AnswerImage]]:
     """The text-based sources in order: markdown, <img src>, bare data URLs, bare image URLs."""
     text = content_text(content)
     if not text:
@@ -117,7 +117,7 @@ def _from_text(content: Any) -> list[list[ImageRef]]:
     ]
 
 
-def _refs(values: Iterable[Optional[str]]) -> list[ImageRef]:
+def _refs(values: Iterable[Optional[str]]) -> list[AnswerImage]:
     found = []
     for value in values:
         ref = ref_from_string(value) if isinstance(value, str) else None

@@ -74,9 +74,3 @@ class SharedQuotas:
             del self._pauses[group]
             return 0.0, ""
         return pause.until - now, pause.reason
-
-    def clear(self, group: Optional[str] = None) -> None:
-        if group is None:
-            self._pauses.clear()
-        else:
-            self._pauses.pop(group, None)

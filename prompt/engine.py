@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Optional
 
-from ..aspects import ASPECTS, parse_aspect
+from ..aspects import named_aspect, normalize_aspect
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
 from .count import count_from_words
@@ -208,12 +208,10 @@ def _pick_aspect(explicit: Optional[str], answered: str, selfie: bool, options: 
     """Explicit request > selfie portrait default > the LLM's choice > the configured default."""
     if explicit:
         try:
-            parse_aspect(explicit)
-            return explicit.strip()
+            return normalize_aspect(explicit)
         except ValueError:
             pass
     for candidate in (options.selfie.aspect if selfie else None, answered):
-        normalized = (candidate or "").strip().replace("：", ":")
-        if normalized in ASPECTS:
-            return normalized
+        if named_aspect(candidate):
+            return named_aspect(candidate)
     return options.default_aspect

@@ -28,7 +28,7 @@ from .discovery import AppInfo, AppStarting, Endpoint, discover
 from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, find_preset_by_signature, space_host
-from .results import ImageRef, find_images, find_seed
+from .results import ResultFile, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
 from ...phrases import DOWNLOAD_LOST, SPACE_STARTING
 
@@ -237,18 +237,18 @@ class GradioBackend(Backend):
 
     # --- results ----------------------------------------------------------------------------
 
-    def _reject_placeholders(self, refs: list[ImageRef]) -> None:
+    def _reject_placeholders(self, refs: list[ResultFile]) -> None:
         if any(ref.name.lower() in PLACEHOLDER_NAMES for ref in refs):
             raise ContentRejectedError("the app returned its NSFW placeholder instead of an image",
                                        backend=self.name)
 
-    async def _download_once_more_if_lost(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+    async def _download_once_more_if_lost(self, ref: ResultFile, app: AppInfo) -> tuple[bytes, str]:
         try:
             return await self._download(ref, app)
         except TransientError:
             return await self._download(ref, app)
 
-    async def _download(self, ref: ImageRef, app: AppInfo) -> tuple[bytes, str]:
+    async def _download(self, ref: ResultFile, app: AppInfo) -> tuple[bytes, str]:
         limit = self.config.max_download_bytes
         if ref.inline is not None:
             if len(ref.inline) > limit:

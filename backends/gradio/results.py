@@ -13,22 +13,24 @@ from ..decode import base64_bytes
 
 
 @dataclass(frozen=True)
-class ImageRef:
+class ResultFile:
+    """An image among a Gradio app's outputs: a file on the app's server, or inline bytes."""
+
     name: str  # the file name the app gave (orig_name or the path's basename)
     path: Optional[str] = None  # a server path, fetched from {base}{prefix}/file={path}
     inline: Optional[bytes] = None  # the bytes of a data: URL
 
 
-def find_images(value: Any, *, backend: str = "") -> list[ImageRef]:
-    found: list[ImageRef] = []
+def find_images(value: Any, *, backend: str = "") -> list[ResultFile]:
+    found: list[ResultFile] = []
     _walk(value, found, backend)
     return found
 
 
-def _walk(value: Any, found: list[ImageRef], backend: str) -> None:
+def _walk(value: Any, found: list[ResultFile], backend: str) -> None:
     if isinstance(value, str):
         if value.startswith("data:image/"):
-            found.append(ImageRef("inline", inline=decode_data_url(value, backend)))
+            found.append(ResultFile("inline", inline=decode_data_url(value, backend)))
         return
     if isinstance(value, list):
         for item in value:
@@ -42,14 +44,14 @@ def _walk(value: Any, found: list[ImageRef], backend: str) -> None:
         if value.get("is_stream") or not value.get("path"):
             return
         path = str(value["path"])
-        found.append(ImageRef(str(value.get("orig_name") or posixpath.basename(path)), path=path))
+        found.append(ResultFile(str(value.get("orig_name") or posixpath.basename(path)), path=path))
         return
     if "name" in value and "is_file" in value:  # Gradio 3 file dict
         data = value.get("data")
         if isinstance(data, str) and data.startswith("data:"):
-            found.append(ImageRef(posixpath.basename(str(value["name"])), inline=decode_data_url(data, backend)))
+            found.append(ResultFile(posixpath.basename(str(value["name"])), inline=decode_data_url(data, backend)))
         elif value.get("name"):
-            found.append(ImageRef(posixpath.basename(str(value["name"])), path=str(value["name"])))
+            found.append(ResultFile(posixpath.basename(str(value["name"])), path=str(value["name"])))
         return
     for item in value.values():
         _walk(item, found, backend)

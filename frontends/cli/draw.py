@@ -14,7 +14,7 @@ from typing import AsyncIterator, Optional, Sequence, Union
 
 from ...backends.base import GeneratedImage, ProgressEvent
 from ...errors import BackendError
-from ...aspects import parse_aspect
+from ...aspects import normalize_aspect
 from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from ...config.model import Config
 from ...config.secrets import config_secrets
@@ -38,7 +38,7 @@ def draw(args: argparse.Namespace) -> int:
     try:
         chosen = _choose_backends(config, args.backend)
         if args.aspect:
-            parse_aspect(args.aspect)  # a bad --aspect fails here, clearly
+            args.aspect = normalize_aspect(args.aspect)  # a bad --aspect fails here, clearly
         history = _read_chat(args.chat, config) if args.chat else []
         count = _count(args.count, config)
         references = [_read_reference(source) for source in args.reference]

@@ -264,8 +264,8 @@ class JobBoard:
         if ending.delivered < asked:  # the chain ended early: say so, and that only these count
             await self.say(chat_id, fewer_images(ending.delivered, asked))
         self._last_prompt[chat_id] = drawn.image_prompt
-        log.info("sent %s %dx%d from %s (prompt: %s)", drawn.prepared.mime, drawn.prepared.width,
-                 drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
+        log.info("sent %d image(s), %s %dx%d, from %s (prompt: %s)", ending.delivered, drawn.prepared.mime,
+                 drawn.prepared.width, drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
         return "succeeded"
 
     async def _draw(self, order: DrawOrder, engine: Engine, ticket: Optional[Ticket] = None) -> Drawn:

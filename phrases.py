@@ -15,6 +15,7 @@ CHAT_BUSY = "这里排队的画太多了，等前面的画完再来吧。"
 NOTHING_TO_REPEAT = "这里还没有画过图，先用 /draw 画一张吧。"
 EMPTY_DRAW = "要画什么呢？用法：/draw 一只戴帽子的橘猫"
 SHUTTING_DOWN = "画图插件正在重新加载，稍后再试吧。"
+CONFIG_BROKEN = "画图插件的配置文件有误，暂时不能画图，请管理员查看日志。"
 
 # --- what an error says (errors.py: each family's default; backends pick the specific ones) ---------
 ERROR = "画图服务出了点问题，稍后再试试吧。"

@@ -32,6 +32,32 @@ class ComponentsSection(BaseModel):
             "Enable the /draw, /selfie and /pic commands.",
         ),
     )
+    trigger_phrases: list[str] = Field(
+        default_factory=list,
+        description="NoneBot：消息里有这些词就画图（如 画一张、来张自拍），不用命令；空 = 关闭。MaiBot 由规划器自己决定，"
+                    "不看这一项 (NoneBot: phrases that start a drawing without a command; empty: off; not used by MaiBot)",
+        json_schema_extra=ui(
+            "自然语言触发词（NoneBot）", "Trigger phrases (NoneBot)",
+            "NoneBot：消息里有这些词就画图（如 画一张、来张自拍），不用命令；空 = 关闭。MaiBot 由规划器自己决定，不看这一项",
+            "NoneBot: a message containing one of these phrases starts a drawing without a command; empty = off. "
+            "MaiBot's planner decides on its own and ignores this.",
+        ),
+    )
+    trigger_needs_mention: bool = Field(
+        default=True,
+        description="NoneBot：群里的触发词要 @机器人 或以它的昵称开头才算；私聊不需要 (NoneBot: in groups, only when the bot is addressed)",
+        json_schema_extra=ui(
+            "触发词需要 @（NoneBot）", "Trigger needs a mention (NoneBot)",
+            "NoneBot：群里的触发词要 @机器人 或以它的昵称开头才算；私聊不需要",
+            "NoneBot: in a group, a trigger phrase counts only when the message @-mentions the bot or starts with "
+            "its nickname; private chats need neither.",
+        ),
+    )
+
+    @field_validator("trigger_phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        return [phrase.strip() for phrase in value if phrase.strip()]
 
 
 class JobsSection(BaseModel):

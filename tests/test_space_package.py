@@ -26,7 +26,7 @@ def test_the_installed_package_locates_space(tmp_path, monkeypatch):
 
 def test_pyproject_installs_space_files_as_package_data():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    assert setuptools["package-dir"] == {"llm2pic": "."}
+    assert setuptools["package-dir"]["llm2pic"] == "."
     assert {"space/*", "space/**/*"} <= set(setuptools["package-data"]["llm2pic"])
     assert "llm2pic.hub" in setuptools["packages"]
 

@@ -41,8 +41,8 @@ def split_count_flag(text: str) -> tuple[Optional[int], str]:
     match = _FLAG.search(text or "")
     if not match:
         return None, text
-    rest = (text[:match.start()] + " " + text[match.end():]).strip()
-    return _bounded(int(_ascii_digits(match.group("n")))), " ".join(rest.split(" ")).strip()
+    rest = (text[:match.start()].rstrip() + " " + text[match.end():].lstrip()).strip()
+    return _bounded(int(_ascii_digits(match.group("n")))), rest
 
 
 def _chinese_number(text: str) -> Optional[int]:

@@ -7,6 +7,7 @@ ask again (bounded by `model_wait`; the chain's job deadline bounds the whole ca
 
 from __future__ import annotations
 
+from ..config.secrets import secret_from
 import asyncio
 import json
 import logging
@@ -39,10 +40,7 @@ class HFInferenceBackend(Backend):
         self.name = config.name
         self.paid = config.paid
         self._client = client
-        token = config.token.get_secret_value()
-        if not token and config.token_env:
-            token = environ.get(config.token_env, "")
-        self._token = token.strip()
+        self._token = secret_from(config.token, config.token_env, environ)
         self._url = f"{config.base_url.rstrip('/')}/models/{config.model}"
         self.prompt_languages = frozenset(config.prompt_languages or ["en"])
 

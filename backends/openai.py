@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .addresses import Resolver
+from ..config.secrets import secret_from
 from ..reasons import one_line
 from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
@@ -45,10 +46,7 @@ class OpenAIBackend(Backend):
         self.paid = config.paid
         self._client = client
         self._base = config.base_url.rstrip("/")
-        key = config.api_key.get_secret_value()
-        if not key and config.api_key_env:
-            key = environ.get(config.api_key_env, "")
-        self._api_key = key.strip()
+        self._api_key = secret_from(config.api_key, config.api_key_env, environ)
         self.family = model_family(config.model, config.base_url, config.family)
         languages = config.prompt_languages or ["en", "zh"]
         self.prompt_languages = frozenset(languages)

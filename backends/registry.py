@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from typing import TYPE_CHECKING, Mapping, Optional
 
+from ..config.backend_types import BACKEND_TYPES
 from .base import Backend
 from ..errors import ConfigurationError
 from .tls import shared_tls_context
@@ -25,24 +27,10 @@ def make_client(config) -> httpx.AsyncClient:
 
 def build_backend(config, client: httpx.AsyncClient, environ: Optional[Mapping[str, str]] = None) -> Backend:
     environ = os.environ if environ is None else environ
-    if config.type == "gradio":
-        from .gradio.backend import GradioBackend
-
-        return GradioBackend(config, client, environ=environ)
-    if config.type == "openai":
-        from .openai import OpenAIBackend
-
-        return OpenAIBackend(config, client, environ=environ)
-    if config.type == "hf_inference":
-        from .hf_inference import HFInferenceBackend
-
-        return HFInferenceBackend(config, client, environ=environ)
-    if config.type == "sd_webui":
-        from .sd_webui import SDWebUIBackend
-
-        return SDWebUIBackend(config, client, environ=environ)
-    if config.type == "comfyui":
-        from .comfyui.backend import ComfyUIBackend
-
-        return ComfyUIBackend(config, client, environ=environ)
-    raise ConfigurationError(f"backend type {config.type!r} is not available in this version", backend=config.name)
+    kind = BACKEND_TYPES.get(config.type)
+    if kind is None:
+        raise ConfigurationError(f"backend type {config.type!r} is not available in this version", backend=config.name)
+    module, _, name = kind.implementation.partition(":")
+    # imported here: loading the plugin must not load every backend's code
+    implementation = getattr(import_module("." + module, __package__), name)
+    return implementation(config, client, environ=environ)

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional
 import httpx
 
 from ..redaction import redact
+from ..config.secrets import secret_from
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ..errors import BackendError, ConfigurationError, ProtocolError
 from .edge import map_transport_errors
@@ -42,9 +43,7 @@ class SDWebUIBackend(Backend):
         self.paid = config.paid
         self._client = client
         self._base = config.base_url.rstrip("/")
-        password = config.password.get_secret_value()
-        if not password and config.password_env:
-            password = environ.get(config.password_env, "")
+        password = secret_from(config.password, config.password_env, environ, strip=False)
         self._password = password
         self._auth = httpx.BasicAuth(config.username, password) if config.username else None
         self._secrets = [password, encode_base64(f"{config.username}:{password}".encode())] if password else []

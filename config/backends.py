@@ -6,45 +6,42 @@ import re
 from typing import Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
-from .ui import ui
+from .section import Section, setting
 
 TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "resolution", "aspect", "count")
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-class _BackendBase(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
+class _BackendBase(Section):
+    """What every `[[backends]]` entry has; each type adds its own keys and a `type` literal."""
 
-    name: str = Field(
-        default="", description="后端名称，日志和 /pic status 中显示 (backend name)",
-        json_schema_extra=ui("名称", "Name", "后端名称，日志和 /pic status 中显示", "Shown in logs and /pic status."),
+    name: str = setting("", "名称", "Name", "后端名称，日志和 /pic status 中显示", "Shown in logs and /pic status.")
+    enabled: bool = setting(True, "启用", "Enabled", "是否启用", "Use this backend.")
+    timeout: float = setting(
+        180.0, "总时限", "Timeout",
+        "单次生成的总时限，秒",
+        "Deadline of one generation, seconds.",
+        gt=0, le=3600,
     )
-    enabled: bool = Field(
-        default=True, description="是否启用 (enabled)",
-        json_schema_extra=ui("启用", "Enabled", "是否启用", "Use this backend."),
+    connect_timeout: float = setting(
+        10.0, "连接超时", "Connect timeout",
+        "连接超时，秒",
+        "Connect timeout, seconds.",
+        gt=0, le=120,
     )
-    timeout: float = Field(
-        default=180.0, gt=0, le=3600, description="单次生成的总时限，秒 (whole-job deadline, s)",
-        json_schema_extra=ui("总时限", "Timeout", "单次生成的总时限，秒", "Deadline of one generation, seconds."),
+    max_download_bytes: int = setting(
+        20 * 1024 * 1024, "下载上限", "Download cap",
+        "图片下载上限，字节",
+        "Largest image downloaded, bytes.",
+        ge=1024, le=200 * 1024 * 1024,
     )
-    connect_timeout: float = Field(
-        default=10.0, gt=0, le=120, description="连接超时，秒 (connect timeout, s)",
-        json_schema_extra=ui("连接超时", "Connect timeout", "连接超时，秒", "Connect timeout, seconds."),
-    )
-    max_download_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="图片下载上限，字节 (download cap, bytes)",
-        json_schema_extra=ui("下载上限", "Download cap", "图片下载上限，字节", "Largest image downloaded, bytes."),
-    )
-    paid: bool = Field(
-        default=False, description="按次计费：结果未知时绝不自动重发 (paid: never resent on unknown outcome)",
-        json_schema_extra=ui(
-            "按次计费", "Paid",
-            "按次计费：结果未知时绝不自动重发",
-            "Paid per image: never resent automatically when the outcome is unknown.",
-        ),
+    paid: bool = setting(
+        False, "按次计费", "Paid",
+        "按次计费：结果未知时绝不自动重发",
+        "Paid per image: never resent automatically when the outcome is unknown.",
     )
 
     @field_validator("base_url", check_fields=False)
@@ -71,117 +68,84 @@ def check_http_url(value: str, key: str) -> str:
 class GradioBackendConfig(_BackendBase):
     """A Gradio app: a Hugging Face Space by id, or any Gradio server by URL."""
 
-    type: Literal["gradio"] = Field(default="gradio", json_schema_extra=ui("类型", "Type"))
-    space: str = Field(
-        default="", description="Hugging Face Space id，如 Tongyi-MAI/Z-Image-Turbo (Space id)",
-        json_schema_extra=ui(
-            "Space", "Space",
-            "Hugging Face Space id，如 Tongyi-MAI/Z-Image-Turbo",
-            "Hugging Face Space id, e.g. Tongyi-MAI/Z-Image-Turbo.",
-            placeholder_zh="Tongyi-MAI/Z-Image-Turbo", placeholder_en="Tongyi-MAI/Z-Image-Turbo",
-        ),
+    type: Literal["gradio"] = setting("gradio", "类型", "Type")
+    space: str = setting(
+        "", "Space", "Space",
+        "Hugging Face Space id，如 Tongyi-MAI/Z-Image-Turbo",
+        "Hugging Face Space id, e.g. Tongyi-MAI/Z-Image-Turbo.",
+        placeholder_zh="Tongyi-MAI/Z-Image-Turbo", placeholder_en="Tongyi-MAI/Z-Image-Turbo",
     )
-    base_url: str = Field(
-        default="", description="或直接填 Gradio 地址，如 http://127.0.0.1:7860 (or the app URL)",
-        json_schema_extra=ui(
-            "Gradio 地址", "Gradio URL",
-            "或直接填 Gradio 地址，如 http://127.0.0.1:7860",
-            "Or the URL of any Gradio app, e.g. http://127.0.0.1:7860.",
-            placeholder_zh="http://127.0.0.1:7860", placeholder_en="http://127.0.0.1:7860",
-        ),
+    base_url: str = setting(
+        "", "Gradio 地址", "Gradio URL",
+        "或直接填 Gradio 地址，如 http://127.0.0.1:7860",
+        "Or the URL of any Gradio app, e.g. http://127.0.0.1:7860.",
+        placeholder_zh="http://127.0.0.1:7860", placeholder_en="http://127.0.0.1:7860",
     )
-    preset: str = Field(
-        default="auto",
-        description="内置预设：auto 按 Space 或接口自动选择 / z-image-turbo / flux-schnell / llm2pic-space / none (built-in preset)",
-        json_schema_extra=ui(
-            "预设", "Preset",
-            "内置预设：auto 按 Space 或接口自动选择 / z-image-turbo / flux-schnell / llm2pic-space / none",
-            "Built-in preset: auto (by Space or endpoint) / z-image-turbo / flux-schnell / llm2pic-space / none.",
-        ),
+    preset: str = setting(
+        "auto", "预设", "Preset",
+        "内置预设：auto 按 Space 或接口自动选择 / z-image-turbo / flux-schnell / llm2pic-space / none",
+        "Built-in preset: auto (by Space or endpoint) / z-image-turbo / flux-schnell / llm2pic-space / none.",
     )
-    api_name: str = Field(
-        default="", description="接口名，如 /generate；留空用预设 (endpoint api_name)",
-        json_schema_extra=ui(
-            "接口名", "Endpoint",
-            "接口名，如 /generate；留空用预设",
-            "Endpoint api_name such as /generate; empty = the preset's.",
-        ),
+    api_name: str = setting(
+        "", "接口名", "Endpoint",
+        "接口名，如 /generate；留空用预设",
+        "Endpoint api_name such as /generate; empty = the preset's.",
     )
-    fn_index: int = Field(
-        default=-1, ge=-1, description="按序号调用事件（Gradio 3 无接口名的应用）；-1 自动 (event index; -1 = automatic)",
-        json_schema_extra=ui(
-            "事件序号", "fn_index",
-            "按序号调用事件（Gradio 3 无接口名的应用）；-1 自动选择",
-            "Call the event with this index (Gradio 3 apps without API names); -1 = choose automatically.",
-        ),
+    fn_index: int = setting(
+        -1, "事件序号", "fn_index",
+        "按序号调用事件（Gradio 3 无接口名的应用）；-1 自动选择",
+        "Call the event with this index (Gradio 3 apps without API names); -1 = choose automatically.",
+        ge=-1,
     )
-    inputs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}"
-        "；未填写的参数取接口默认值 (named inputs; others take the endpoint defaults)",
-        json_schema_extra=ui(
-            "输入参数", "Inputs",
-            "按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}；未填写的参数取接口默认值",
-            "Inputs by parameter name, may use {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}; others take the endpoint defaults.",
-        ),
+    inputs: dict[str, Any] = setting(
+        label_zh="输入参数", label_en="Inputs",
+        hint_zh="按参数名填写的输入，可用 {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}；未填写的参数取接口默认值",
+        hint_en="Inputs by parameter name, may use {prompt} {negative_prompt} {width} {height} {seed} {resolution} {aspect} {count}; others take the endpoint defaults.",
+        factory=dict,
     )
-    transport: Literal["auto", "queue", "call", "run"] = Field(
-        default="auto", description="auto / queue (4.x+) / call (4.20+) / run (3.x 的 /run/predict)",
-        json_schema_extra=ui(
-            "调用方式", "Transport",
-            "auto / queue (4.x+) / call (4.20+) / run (3.x 的 /run/predict)",
-            "auto / queue (4.x+) / call (4.20+) / run (3.x /run/predict).",
-        ),
+    transport: Literal["auto", "queue", "call", "run"] = setting(
+        "auto", "调用方式", "Transport",
+        "auto / queue (4.x+) / call (4.20+) / run (3.x 的 /run/predict)",
+        "auto / queue (4.x+) / call (4.20+) / run (3.x /run/predict).",
     )
-    hf_token: SecretStr = Field(
-        default=SecretStr(""), description="HF token，可留空 (optional Hugging Face token)",
-        json_schema_extra=ui("HF Token", "HF token", "HF token，可留空", "Optional Hugging Face token.", secret=True),
+    hf_token: SecretStr = setting(
+        SecretStr(""), "HF Token", "HF token",
+        "HF token，可留空",
+        "Optional Hugging Face token.",
+        secret=True,
     )
-    hf_token_env: str = Field(
-        default="HF_TOKEN", description="从该环境变量读取 HF token (env variable for the token)",
-        json_schema_extra=ui(
-            "HF Token 环境变量", "HF token env variable",
-            "从该环境变量读取 HF token",
-            "Environment variable the token is read from.",
-        ),
+    hf_token_env: str = setting(
+        "HF_TOKEN", "HF Token 环境变量", "HF token env variable",
+        "从该环境变量读取 HF token",
+        "Environment variable the token is read from.",
     )
-    token_header: Literal["x-hf-authorization", "authorization", "both"] = Field(
-        default="x-hf-authorization", description="token 放在哪个请求头 (which header carries the token)",
-        json_schema_extra=ui("Token 请求头", "Token header", "token 放在哪个请求头", "Which request header carries the token."),
+    token_header: Literal["x-hf-authorization", "authorization", "both"] = setting(
+        "x-hf-authorization", "Token 请求头", "Token header",
+        "token 放在哪个请求头",
+        "Which request header carries the token.",
     )
-    zero_gpu: Literal["auto", "yes", "no"] = Field(
-        default="auto",
-        description="是否 ZeroGPU Space：auto = *.hf.space 视为是；同一 token（或匿名）的 ZeroGPU 额度用完时一起暂停 "
-                    "(ZeroGPU Space? shares the caller's quota)",
-        json_schema_extra=ui(
-            "ZeroGPU", "ZeroGPU",
-            "是否 ZeroGPU Space：auto = *.hf.space 视为是；同一 token（或匿名）的 ZeroGPU 额度用完时一起暂停",
-            "ZeroGPU Space? auto = any *.hf.space; backends on one token's (or the anonymous) quota pause together.",
-        ),
+    zero_gpu: Literal["auto", "yes", "no"] = setting(
+        "auto", "ZeroGPU", "ZeroGPU",
+        "是否 ZeroGPU Space：auto = *.hf.space 视为是；同一 token（或匿名）的 ZeroGPU 额度用完时一起暂停",
+        "ZeroGPU Space? auto = any *.hf.space; backends on one token's (or the anonymous) quota pause together.",
     )
-    startup_wait: float = Field(
-        default=90.0, ge=0, le=900, description="Space 休眠/启动中时最多等待的秒数 (wait for a sleeping Space, s)",
-        json_schema_extra=ui(
-            "启动等待", "Startup wait",
-            "Space 休眠/启动中时最多等待的秒数",
-            "Longest wait for a sleeping or starting Space, seconds.",
-        ),
+    startup_wait: float = setting(
+        90.0, "启动等待", "Startup wait",
+        "Space 休眠/启动中时最多等待的秒数",
+        "Longest wait for a sleeping or starting Space, seconds.",
+        ge=0, le=900,
     )
-    read_timeout: float = Field(
-        default=45.0, ge=20, le=600, description="两次服务器消息之间的最长间隔，秒；心跳每 15 秒一次 (max gap between frames)",
-        json_schema_extra=ui(
-            "读取超时", "Read timeout",
-            "两次服务器消息之间的最长间隔，秒；心跳每 15 秒一次",
-            "Longest gap between two server messages, seconds; heartbeats come every 15 s.",
-        ),
+    read_timeout: float = setting(
+        45.0, "读取超时", "Read timeout",
+        "两次服务器消息之间的最长间隔，秒；心跳每 15 秒一次",
+        "Longest gap between two server messages, seconds; heartbeats come every 15 s.",
+        ge=20, le=600,
     )
-    prompt_languages: list[Literal["en", "zh"]] = Field(
-        default_factory=list, description="模型能理解的提示词语言；留空用预设 (prompt languages; empty: preset)",
-        json_schema_extra=ui(
-            "提示词语言", "Prompt languages",
-            "模型能理解的提示词语言；留空用预设",
-            "Languages the model understands; empty = the preset's.",
-        ),
+    prompt_languages: list[Literal["en", "zh"]] = setting(
+        label_zh="提示词语言", label_en="Prompt languages",
+        hint_zh="模型能理解的提示词语言；留空用预设",
+        hint_en="Languages the model understands; empty = the preset's.",
+        factory=list,
     )
 
     @field_validator("space")
@@ -226,129 +190,83 @@ class GradioBackendConfig(_BackendBase):
 class OpenAIBackendConfig(_BackendBase):
     """An OpenAI-compatible images API (or an images-through-chat provider)."""
 
-    type: Literal["openai"] = Field(default="openai", json_schema_extra=ui("类型", "Type"))
-    base_url: str = Field(
-        default="https://api.openai.com/v1", description="API 地址，含 /v1 (API base URL)",
-        json_schema_extra=ui(
-            "API 地址", "API base URL",
-            "API 地址，含 /v1",
-            "API base URL including /v1.",
-            placeholder_zh="https://api.openai.com/v1", placeholder_en="https://api.openai.com/v1",
-        ),
+    type: Literal["openai"] = setting("openai", "类型", "Type")
+    base_url: str = setting(
+        "https://api.openai.com/v1", "API 地址", "API base URL",
+        "API 地址，含 /v1",
+        "API base URL including /v1.",
+        placeholder_zh="https://api.openai.com/v1", placeholder_en="https://api.openai.com/v1",
     )
-    api_key: SecretStr = Field(
-        default=SecretStr(""), description="API key，也可用 api_key_env (API key)",
-        json_schema_extra=ui(
-            "API Key", "API key",
-            "API key，也可用 api_key_env",
-            "API key; may instead come from api_key_env.",
-            secret=True,
-        ),
+    api_key: SecretStr = setting(
+        SecretStr(""), "API Key", "API key",
+        "API key，也可用 api_key_env",
+        "API key; may instead come from api_key_env.",
+        secret=True,
     )
-    api_key_env: str = Field(
-        default="OPENAI_API_KEY", description="从该环境变量读取 key (env variable for the key)",
-        json_schema_extra=ui(
-            "API Key 环境变量", "API key env variable",
-            "从该环境变量读取 key",
-            "Environment variable the key is read from.",
-        ),
+    api_key_env: str = setting(
+        "OPENAI_API_KEY", "API Key 环境变量", "API key env variable",
+        "从该环境变量读取 key",
+        "Environment variable the key is read from.",
     )
-    model: str = Field(
-        default="gpt-image-1", description="模型名 (model)",
-        json_schema_extra=ui("模型", "Model"),
+    model: str = setting("gpt-image-1", "模型", "Model")
+    mode: Literal["images", "chat"] = setting(
+        "images", "接口类型", "Endpoint kind",
+        "images = /images/generations；chat = 经 /chat/completions 出图",
+        "images = /images/generations; chat = images through /chat/completions.",
     )
-    mode: Literal["images", "chat"] = Field(
-        default="images", description="images = /images/generations；chat = 经 /chat/completions 出图 (endpoint kind)",
-        json_schema_extra=ui(
-            "接口类型", "Endpoint kind",
-            "images = /images/generations；chat = 经 /chat/completions 出图",
-            "images = /images/generations; chat = images through /chat/completions.",
-        ),
+    family: Literal["auto", "gpt-image", "gpt-image-2", "dall-e-2", "dall-e-3", "xai", "other"] = setting(
+        "auto", "模型家族", "Model family",
+        "模型家族，决定尺寸和返回格式；auto 按模型名判断",
+        "Decides sizes and answer format; auto = from the model name.",
     )
-    family: Literal["auto", "gpt-image", "gpt-image-2", "dall-e-2", "dall-e-3", "xai", "other"] = Field(
-        default="auto", description="模型家族，决定尺寸和返回格式；auto 按模型名判断 (model family)",
-        json_schema_extra=ui(
-            "模型家族", "Model family",
-            "模型家族，决定尺寸和返回格式；auto 按模型名判断",
-            "Decides sizes and answer format; auto = from the model name.",
-        ),
+    size: str = setting(
+        "auto", "尺寸", "Size",
+        "auto 按画面比例选择，或固定如 1024x1024",
+        "auto = from the aspect ratio, or fixed such as 1024x1024.",
     )
-    size: str = Field(
-        default="auto", description="auto 按画面比例选择，或固定如 1024x1024 (size)",
-        json_schema_extra=ui(
-            "尺寸", "Size",
-            "auto 按画面比例选择，或固定如 1024x1024",
-            "auto = from the aspect ratio, or fixed such as 1024x1024.",
-        ),
+    quality: str = setting("", "画质", "Quality", "画质参数，留空不发送", "Quality parameter; empty = not sent.")
+    response_format: Literal["auto", "b64_json", "url", "none"] = setting(
+        "auto", "返回格式", "Response format",
+        "dall-e / 其他模型的返回格式；gpt-image 总是 b64_json",
+        "Answer format of dall-e and other models; gpt-image always answers b64_json.",
     )
-    quality: str = Field(
-        default="", description="画质参数，留空不发送 (quality; empty: not sent)",
-        json_schema_extra=ui("画质", "Quality", "画质参数，留空不发送", "Quality parameter; empty = not sent."),
+    output_format: Literal["png", "jpeg", "webp", ""] = setting(
+        "png", "输出格式", "Output format",
+        "gpt-image 的输出格式，留空不发送",
+        "Output format of gpt-image; empty = not sent.",
     )
-    response_format: Literal["auto", "b64_json", "url", "none"] = Field(
-        default="auto", description="dall-e / 其他模型的返回格式；gpt-image 总是 b64_json (response_format)",
-        json_schema_extra=ui(
-            "返回格式", "Response format",
-            "dall-e / 其他模型的返回格式；gpt-image 总是 b64_json",
-            "Answer format of dall-e and other models; gpt-image always answers b64_json.",
-        ),
+    extra_body: dict[str, Any] = setting(
+        label_zh="额外请求字段", label_en="Extra body",
+        hint_zh="原样并入请求体的额外字段",
+        hint_en="Extra JSON fields merged into the request body as they are.",
+        factory=dict,
     )
-    output_format: Literal["png", "jpeg", "webp", ""] = Field(
-        default="png", description="gpt-image 的输出格式，留空不发送 (output_format, GPT image only)",
-        json_schema_extra=ui(
-            "输出格式", "Output format",
-            "gpt-image 的输出格式，留空不发送",
-            "Output format of gpt-image; empty = not sent.",
-        ),
+    chat_modalities: list[str] = setting(
+        label_zh="chat modalities", label_en="Chat modalities",
+        hint_zh="chat 模式发送的 modalities，留空不发送",
+        hint_en="Modalities sent in chat mode; empty = not sent.",
+        factory=lambda: ["image", "text"],
     )
-    extra_body: dict[str, Any] = Field(
-        default_factory=dict, description="原样并入请求体的额外字段 (extra JSON fields merged into the body)",
-        json_schema_extra=ui(
-            "额外请求字段", "Extra body",
-            "原样并入请求体的额外字段",
-            "Extra JSON fields merged into the request body as they are.",
-        ),
+    chat_image_config: Literal["auto", "on", "off"] = setting(
+        "auto", "chat 比例参数", "Chat image_config",
+        "chat 模式是否发送 image_config.aspect_ratio；auto = 仅 OpenRouter",
+        "Whether chat mode sends image_config.aspect_ratio; auto = only to OpenRouter.",
     )
-    chat_modalities: list[str] = Field(
-        default_factory=lambda: ["image", "text"],
-        description="chat 模式发送的 modalities，留空不发送 (chat mode: modalities; empty: not sent)",
-        json_schema_extra=ui(
-            "chat modalities", "Chat modalities",
-            "chat 模式发送的 modalities，留空不发送",
-            "Modalities sent in chat mode; empty = not sent.",
-        ),
+    chat_instruction: str = setting(
+        "", "chat 前缀说明", "Chat instruction",
+        "chat 模式放在提示词前的说明，如 \"Generate an image:\"",
+        "Text put before the prompt in chat mode, e.g. \"Generate an image:\".",
     )
-    chat_image_config: Literal["auto", "on", "off"] = Field(
-        default="auto", description="chat 模式是否发送 image_config.aspect_ratio；auto = 仅 OpenRouter (chat mode)",
-        json_schema_extra=ui(
-            "chat 比例参数", "Chat image_config",
-            "chat 模式是否发送 image_config.aspect_ratio；auto = 仅 OpenRouter",
-            "Whether chat mode sends image_config.aspect_ratio; auto = only to OpenRouter.",
-        ),
+    prompt_languages: list[Literal["en", "zh"]] = setting(
+        label_zh="提示词语言", label_en="Prompt languages",
+        hint_zh="模型能理解的提示词语言；留空 = en 和 zh",
+        hint_en="Languages the model understands; empty = en and zh.",
+        factory=list,
     )
-    chat_instruction: str = Field(
-        default="", description="chat 模式放在提示词前的说明，如 \"Generate an image:\" (chat mode prefix)",
-        json_schema_extra=ui(
-            "chat 前缀说明", "Chat instruction",
-            "chat 模式放在提示词前的说明，如 \"Generate an image:\"",
-            "Text put before the prompt in chat mode, e.g. \"Generate an image:\".",
-        ),
-    )
-    prompt_languages: list[Literal["en", "zh"]] = Field(
-        default_factory=list, description="模型能理解的提示词语言；留空 = en 和 zh (prompt languages)",
-        json_schema_extra=ui(
-            "提示词语言", "Prompt languages",
-            "模型能理解的提示词语言；留空 = en 和 zh",
-            "Languages the model understands; empty = en and zh.",
-        ),
-    )
-    paid: bool = Field(
-        default=True, description="按次计费：结果未知时绝不自动重发 (paid)",
-        json_schema_extra=ui(
-            "按次计费", "Paid",
-            "按次计费：结果未知时绝不自动重发",
-            "Paid per image: never resent automatically when the outcome is unknown.",
-        ),
+    paid: bool = setting(
+        True, "按次计费", "Paid",
+        "按次计费：结果未知时绝不自动重发",
+        "Paid per image: never resent automatically when the outcome is unknown.",
     )
 
     @field_validator("size")
@@ -372,66 +290,49 @@ class OpenAIBackendConfig(_BackendBase):
 class HFInferenceBackendConfig(_BackendBase):
     """The Hugging Face Inference API (text-to-image through the HF router)."""
 
-    type: Literal["hf_inference"] = Field(default="hf_inference", json_schema_extra=ui("类型", "Type"))
-    base_url: str = Field(
-        default="https://router.huggingface.co/hf-inference", description="Inference 地址 (inference base URL)",
-        json_schema_extra=ui("Inference 地址", "Inference base URL"),
+    type: Literal["hf_inference"] = setting("hf_inference", "类型", "Type")
+    base_url: str = setting("https://router.huggingface.co/hf-inference", "Inference 地址", "Inference base URL")
+    model: str = setting("black-forest-labs/FLUX.1-schnell", "模型 id", "Model id")
+    token: SecretStr = setting(SecretStr(""), "HF Token", "HF token", "HF token", "Hugging Face token.", secret=True)
+    token_env: str = setting(
+        "HF_TOKEN", "HF Token 环境变量", "HF token env variable",
+        "从该环境变量读取 token",
+        "Environment variable the token is read from.",
     )
-    model: str = Field(
-        default="black-forest-labs/FLUX.1-schnell", description="模型 id (model id)",
-        json_schema_extra=ui("模型 id", "Model id"),
+    num_inference_steps: Optional[int] = setting(
+        None, "步数", "Steps",
+        "步数，留空用模型默认",
+        "Inference steps; empty = the model default.",
+        ge=1, le=150,
     )
-    token: SecretStr = Field(
-        default=SecretStr(""), description="HF token (Hugging Face token)",
-        json_schema_extra=ui("HF Token", "HF token", "HF token", "Hugging Face token.", secret=True),
+    guidance_scale: Optional[float] = setting(
+        None, "引导强度", "Guidance scale",
+        "引导强度，留空用模型默认",
+        "Guidance scale; empty = the model default.",
+        ge=0, le=50,
     )
-    token_env: str = Field(
-        default="HF_TOKEN", description="从该环境变量读取 token (env variable for the token)",
-        json_schema_extra=ui(
-            "HF Token 环境变量", "HF token env variable",
-            "从该环境变量读取 token",
-            "Environment variable the token is read from.",
-        ),
+    size_multiple: int = setting(
+        64, "尺寸倍数", "Size multiple",
+        "宽高取整到该倍数",
+        "Width and height are rounded to a multiple of this.",
+        ge=8, le=128,
     )
-    num_inference_steps: Optional[int] = Field(
-        default=None, ge=1, le=150, description="步数，留空用模型默认 (steps)",
-        json_schema_extra=ui("步数", "Steps", "步数，留空用模型默认", "Inference steps; empty = the model default."),
+    model_wait: float = setting(
+        120.0, "模型加载等待", "Model load wait",
+        "模型加载中 (503) 时最多等待的秒数",
+        "Longest wait while the model is loading (503), seconds.",
+        ge=0, le=600,
     )
-    guidance_scale: Optional[float] = Field(
-        default=None, ge=0, le=50, description="引导强度，留空用模型默认 (guidance)",
-        json_schema_extra=ui("引导强度", "Guidance scale", "引导强度，留空用模型默认", "Guidance scale; empty = the model default."),
+    prompt_languages: list[Literal["en", "zh"]] = setting(
+        label_zh="提示词语言", label_en="Prompt languages",
+        hint_zh="模型能理解的提示词语言；留空 = en",
+        hint_en="Languages the model understands; empty = en.",
+        factory=list,
     )
-    size_multiple: int = Field(
-        default=64, ge=8, le=128, description="宽高取整到该倍数 (width/height rounded to)",
-        json_schema_extra=ui(
-            "尺寸倍数", "Size multiple",
-            "宽高取整到该倍数",
-            "Width and height are rounded to a multiple of this.",
-        ),
-    )
-    model_wait: float = Field(
-        default=120.0, ge=0, le=600, description="模型加载中 (503) 时最多等待的秒数 (max wait for a loading model, s)",
-        json_schema_extra=ui(
-            "模型加载等待", "Model load wait",
-            "模型加载中 (503) 时最多等待的秒数",
-            "Longest wait while the model is loading (503), seconds.",
-        ),
-    )
-    prompt_languages: list[Literal["en", "zh"]] = Field(
-        default_factory=list, description="模型能理解的提示词语言；留空 = en (prompt languages)",
-        json_schema_extra=ui(
-            "提示词语言", "Prompt languages",
-            "模型能理解的提示词语言；留空 = en",
-            "Languages the model understands; empty = en.",
-        ),
-    )
-    paid: bool = Field(
-        default=True, description="消耗额度：结果未知时绝不自动重发 (paid)",
-        json_schema_extra=ui(
-            "消耗额度", "Paid",
-            "消耗额度：结果未知时绝不自动重发",
-            "Uses up credit: never resent automatically when the outcome is unknown.",
-        ),
+    paid: bool = setting(
+        True, "消耗额度", "Paid",
+        "消耗额度：结果未知时绝不自动重发",
+        "Uses up credit: never resent automatically when the outcome is unknown.",
     )
 
     @field_validator("model")

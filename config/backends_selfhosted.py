@@ -6,10 +6,10 @@ import re
 from typing import Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from .backends import _BackendBase
-from .ui import ui
+from .section import setting
 
 COMFYUI_ROLES = ("prompt", "negative_prompt", "seed", "width", "height", "steps", "batch", "image", "model")
 _NODE_INPUT = re.compile(r"^([^.\s]+)\.([A-Za-z0-9_][A-Za-z0-9_ \-]*)$")
@@ -18,39 +18,29 @@ _NODE_INPUT = re.compile(r"^([^.\s]+)\.([A-Za-z0-9_][A-Za-z0-9_ \-]*)$")
 class _SelfHostedBase(_BackendBase):
     """What both self-hosted backends share: a URL on the user's own machine and a pixel budget."""
 
-    timeout: float = Field(
-        default=600.0, gt=0, le=3600,
-        description="单次生成的总时限（含排队等待其他人的任务），秒 (whole-job deadline incl. queue, s)",
-        json_schema_extra=ui(
-            "总时限", "Timeout",
-            "单次生成的总时限（含排队等待其他人的任务），秒；任务总时限 [chain] deadline 同样生效",
-            "Deadline of one generation including the wait behind other jobs, seconds; [chain] deadline applies too.",
-        ),
+    timeout: float = setting(
+        600.0, "总时限", "Timeout",
+        "单次生成的总时限（含排队等待其他人的任务），秒；任务总时限 [chain] deadline 同样生效",
+        "Deadline of one generation including the wait behind other jobs, seconds; [chain] deadline applies too.",
+        gt=0, le=3600,
     )
-    pixels: int = Field(
-        default=1024 * 1024, ge=64 * 64, le=4096 * 4096,
-        description="按画面比例算宽高时的像素总数；SD 1.5 用 262144 (512×512) (pixel budget)",
-        json_schema_extra=ui(
-            "像素预算", "Pixel budget",
-            "按画面比例算宽高时的像素总数，如 SDXL/FLUX 1048576 (1024×1024)，SD 1.5 262144 (512×512)",
-            "Width × height when the size comes from the aspect ratio: 1048576 for SDXL/FLUX, 262144 for SD 1.5.",
-        ),
+    pixels: int = setting(
+        1024 * 1024, "像素预算", "Pixel budget",
+        "按画面比例算宽高时的像素总数，如 SDXL/FLUX 1048576 (1024×1024)，SD 1.5 262144 (512×512)",
+        "Width × height when the size comes from the aspect ratio: 1048576 for SDXL/FLUX, 262144 for SD 1.5.",
+        ge=64 * 64, le=4096 * 4096,
     )
-    size_multiple: int = Field(
-        default=64, ge=8, le=128, description="宽高取整到该倍数 (width/height rounded to)",
-        json_schema_extra=ui(
-            "尺寸倍数", "Size multiple",
-            "宽高取整到该倍数",
-            "Width and height are rounded to a multiple of this.",
-        ),
+    size_multiple: int = setting(
+        64, "尺寸倍数", "Size multiple",
+        "宽高取整到该倍数",
+        "Width and height are rounded to a multiple of this.",
+        ge=8, le=128,
     )
-    prompt_languages: list[Literal["en", "zh"]] = Field(
-        default_factory=list, description="模型能理解的提示词语言；留空 = en (prompt languages)",
-        json_schema_extra=ui(
-            "提示词语言", "Prompt languages",
-            "模型能理解的提示词语言；留空 = en",
-            "Languages the model understands; empty = en.",
-        ),
+    prompt_languages: list[Literal["en", "zh"]] = setting(
+        label_zh="提示词语言", label_en="Prompt languages",
+        hint_zh="模型能理解的提示词语言；留空 = en",
+        hint_en="Languages the model understands; empty = en.",
+        factory=list,
     )
 
     @model_validator(mode="after")
@@ -65,97 +55,73 @@ class _SelfHostedBase(_BackendBase):
 class SDWebUIBackendConfig(_SelfHostedBase):
     """AUTOMATIC1111 stable-diffusion-webui or Forge started with --api."""
 
-    type: Literal["sd_webui"] = Field(default="sd_webui", json_schema_extra=ui("类型", "Type"))
-    base_url: str = Field(
-        default="", description="WebUI 地址（启动时加 --api），如 http://127.0.0.1:7860 (WebUI URL)",
-        json_schema_extra=ui(
-            "WebUI 地址", "WebUI URL",
-            "WebUI 地址（启动时需加 --api），如 http://127.0.0.1:7860",
-            "URL of the WebUI started with --api, e.g. http://127.0.0.1:7860.",
-            placeholder_zh="http://127.0.0.1:7860", placeholder_en="http://127.0.0.1:7860",
-        ),
+    type: Literal["sd_webui"] = setting("sd_webui", "类型", "Type")
+    base_url: str = setting(
+        "", "WebUI 地址", "WebUI URL",
+        "WebUI 地址（启动时需加 --api），如 http://127.0.0.1:7860",
+        "URL of the WebUI started with --api, e.g. http://127.0.0.1:7860.",
+        placeholder_zh="http://127.0.0.1:7860", placeholder_en="http://127.0.0.1:7860",
     )
-    username: str = Field(
-        default="", description="--api-auth 的用户名，留空不认证 (HTTP Basic user)",
-        json_schema_extra=ui(
-            "用户名", "Username",
-            "--api-auth 的用户名，留空不认证",
-            "User name of --api-auth; empty = no authentication.",
-        ),
+    username: str = setting(
+        "", "用户名", "Username",
+        "--api-auth 的用户名，留空不认证",
+        "User name of --api-auth; empty = no authentication.",
     )
-    password: SecretStr = Field(
-        default=SecretStr(""), description="--api-auth 的密码，也可用 password_env (HTTP Basic password)",
-        json_schema_extra=ui(
-            "密码", "Password",
-            "--api-auth 的密码，也可用 password_env",
-            "Password of --api-auth; may instead come from password_env.",
-            secret=True,
-        ),
+    password: SecretStr = setting(
+        SecretStr(""), "密码", "Password",
+        "--api-auth 的密码，也可用 password_env",
+        "Password of --api-auth; may instead come from password_env.",
+        secret=True,
     )
-    password_env: str = Field(
-        default="", description="从该环境变量读取密码 (env variable for the password)",
-        json_schema_extra=ui(
-            "密码环境变量", "Password env variable",
-            "从该环境变量读取密码",
-            "Environment variable the password is read from.",
-        ),
+    password_env: str = setting(
+        "", "密码环境变量", "Password env variable",
+        "从该环境变量读取密码",
+        "Environment variable the password is read from.",
     )
-    model: str = Field(
-        default="", description="模型（checkpoint）名，留空用 WebUI 当前模型 (checkpoint; empty: current)",
-        json_schema_extra=ui(
-            "模型", "Checkpoint",
-            "模型（checkpoint）名，如 sd_xl_base_1.0.safetensors；留空用 WebUI 当前选中的模型",
-            "Checkpoint name such as sd_xl_base_1.0.safetensors; empty = the one selected in the WebUI.",
-        ),
+    model: str = setting(
+        "", "模型", "Checkpoint",
+        "模型（checkpoint）名，如 sd_xl_base_1.0.safetensors；留空用 WebUI 当前选中的模型",
+        "Checkpoint name such as sd_xl_base_1.0.safetensors; empty = the one selected in the WebUI.",
     )
-    sampler_name: str = Field(
-        default="", description="采样器，如 DPM++ 2M；留空用 WebUI 默认 (sampler)",
-        json_schema_extra=ui(
-            "采样器", "Sampler",
-            "采样器，如 DPM++ 2M、Euler a；留空用 WebUI 默认",
-            "Sampler such as DPM++ 2M or Euler a; empty = the WebUI default.",
-        ),
+    sampler_name: str = setting(
+        "", "采样器", "Sampler",
+        "采样器，如 DPM++ 2M、Euler a；留空用 WebUI 默认",
+        "Sampler such as DPM++ 2M or Euler a; empty = the WebUI default.",
     )
-    scheduler: str = Field(
-        default="", description="调度器，如 Karras；留空用 WebUI 默认 (scheduler)",
-        json_schema_extra=ui(
-            "调度器", "Scheduler",
-            "调度器，如 Karras、Automatic（WebUI 1.9+）；留空用 WebUI 默认",
-            "Scheduler such as Karras or Automatic (WebUI 1.9+); empty = the WebUI default.",
-        ),
+    scheduler: str = setting(
+        "", "调度器", "Scheduler",
+        "调度器，如 Karras、Automatic（WebUI 1.9+）；留空用 WebUI 默认",
+        "Scheduler such as Karras or Automatic (WebUI 1.9+); empty = the WebUI default.",
     )
-    steps: Optional[int] = Field(
-        default=None, ge=1, le=150, description="步数，留空用 WebUI 默认 (steps)",
-        json_schema_extra=ui("步数", "Steps", "步数，留空用 WebUI 默认", "Sampling steps; empty = the WebUI default."),
+    steps: Optional[int] = setting(
+        None, "步数", "Steps",
+        "步数，留空用 WebUI 默认",
+        "Sampling steps; empty = the WebUI default.",
+        ge=1, le=150,
     )
-    cfg_scale: Optional[float] = Field(
-        default=None, ge=0, le=30, description="CFG 引导强度，留空用 WebUI 默认 (CFG scale)",
-        json_schema_extra=ui("CFG", "CFG scale", "CFG 引导强度，留空用 WebUI 默认", "CFG scale; empty = the WebUI default."),
+    cfg_scale: Optional[float] = setting(
+        None, "CFG", "CFG scale",
+        "CFG 引导强度，留空用 WebUI 默认",
+        "CFG scale; empty = the WebUI default.",
+        ge=0, le=30,
     )
-    denoising_strength: Optional[float] = Field(
-        default=None, ge=0, le=1, description="有参考图（img2img）时的重绘幅度，留空 = 0.75 (img2img denoising)",
-        json_schema_extra=ui(
-            "重绘幅度", "Denoising strength",
-            "有参考图（img2img）时的重绘幅度 0–1，留空用 WebUI 默认 0.75",
-            "Denoising strength of img2img (with a reference image), 0–1; empty = the WebUI default 0.75.",
-        ),
+    denoising_strength: Optional[float] = setting(
+        None, "重绘幅度", "Denoising strength",
+        "有参考图（img2img）时的重绘幅度 0–1，留空用 WebUI 默认 0.75",
+        "Denoising strength of img2img (with a reference image), 0–1; empty = the WebUI default 0.75.",
+        ge=0, le=1,
     )
-    extra: dict[str, Any] = Field(
-        default_factory=dict,
-        description="原样并入请求体的字段，如 alwayson_scripts、enable_hr (extra JSON fields merged into the body)",
-        json_schema_extra=ui(
-            "额外请求字段", "Extra body",
-            "原样并入 txt2img/img2img 请求体的字段，如 alwayson_scripts、enable_hr、hr_scale",
-            "Fields merged into the txt2img/img2img body as they are, e.g. alwayson_scripts, enable_hr, hr_scale.",
-        ),
+    extra: dict[str, Any] = setting(
+        label_zh="额外请求字段", label_en="Extra body",
+        hint_zh="原样并入 txt2img/img2img 请求体的字段，如 alwayson_scripts、enable_hr、hr_scale",
+        hint_en="Fields merged into the txt2img/img2img body as they are, e.g. alwayson_scripts, enable_hr, hr_scale.",
+        factory=dict,
     )
-    progress_interval: float = Field(
-        default=1.0, ge=0.2, le=30, description="查询进度的间隔，秒 (progress polling interval, s)",
-        json_schema_extra=ui(
-            "进度查询间隔", "Progress interval",
-            "生成时查询 /sdapi/v1/progress 的间隔，秒",
-            "How often /sdapi/v1/progress is polled while drawing, seconds.",
-        ),
+    progress_interval: float = setting(
+        1.0, "进度查询间隔", "Progress interval",
+        "生成时查询 /sdapi/v1/progress 的间隔，秒",
+        "How often /sdapi/v1/progress is polled while drawing, seconds.",
+        ge=0.2, le=30,
     )
 
     def secret_values(self) -> list[str]:
@@ -165,97 +131,70 @@ class SDWebUIBackendConfig(_SelfHostedBase):
 class ComfyUIBackendConfig(_SelfHostedBase):
     """ComfyUI running an API-format workflow."""
 
-    type: Literal["comfyui"] = Field(default="comfyui", json_schema_extra=ui("类型", "Type"))
-    base_url: str = Field(
-        default="", description="ComfyUI 地址，如 http://127.0.0.1:8188 (ComfyUI URL)",
-        json_schema_extra=ui(
-            "ComfyUI 地址", "ComfyUI URL",
-            "ComfyUI 地址，如 http://127.0.0.1:8188",
-            "URL of ComfyUI, e.g. http://127.0.0.1:8188.",
-            placeholder_zh="http://127.0.0.1:8188", placeholder_en="http://127.0.0.1:8188",
-        ),
+    type: Literal["comfyui"] = setting("comfyui", "类型", "Type")
+    base_url: str = setting(
+        "", "ComfyUI 地址", "ComfyUI URL",
+        "ComfyUI 地址，如 http://127.0.0.1:8188",
+        "URL of ComfyUI, e.g. http://127.0.0.1:8188.",
+        placeholder_zh="http://127.0.0.1:8188", placeholder_en="http://127.0.0.1:8188",
     )
-    username: str = Field(
-        default="", description="反向代理的 HTTP Basic 用户名，留空不认证 (HTTP Basic user of a reverse proxy)",
-        json_schema_extra=ui(
-            "用户名", "Username",
-            "ComfyUI 本身没有登录；放在带 HTTP Basic 认证的反向代理后面时填写，留空不认证",
-            "ComfyUI has no login of its own; fill in when it sits behind a reverse proxy with HTTP Basic auth.",
-        ),
+    username: str = setting(
+        "", "用户名", "Username",
+        "ComfyUI 本身没有登录；放在带 HTTP Basic 认证的反向代理后面时填写，留空不认证",
+        "ComfyUI has no login of its own; fill in when it sits behind a reverse proxy with HTTP Basic auth.",
     )
-    password: SecretStr = Field(
-        default=SecretStr(""), description="反向代理的 HTTP Basic 密码，也可用 password_env (HTTP Basic password)",
-        json_schema_extra=ui(
-            "密码", "Password",
-            "反向代理的 HTTP Basic 密码，也可用 password_env",
-            "HTTP Basic password of the reverse proxy; may instead come from password_env.",
-            secret=True,
-        ),
+    password: SecretStr = setting(
+        SecretStr(""), "密码", "Password",
+        "反向代理的 HTTP Basic 密码，也可用 password_env",
+        "HTTP Basic password of the reverse proxy; may instead come from password_env.",
+        secret=True,
     )
-    password_env: str = Field(
-        default="", description="从该环境变量读取密码 (env variable for the password)",
-        json_schema_extra=ui(
-            "密码环境变量", "Password env variable",
-            "从该环境变量读取密码",
-            "Environment variable the password is read from.",
-        ),
+    password_env: str = setting(
+        "", "密码环境变量", "Password env variable",
+        "从该环境变量读取密码",
+        "Environment variable the password is read from.",
     )
-    workflow: str = Field(
-        default="", description="API 格式工作流 JSON 的路径；留空 = 内置 SD 1.5/SDXL 工作流 (workflow file)",
-        json_schema_extra=ui(
-            "工作流文件", "Workflow file",
-            "API 格式（Export (API)）工作流 JSON 的路径；留空 = 内置 checkpoint 工作流，builtin:flux = 内置 FLUX 工作流",
-            "Path of an API-format workflow JSON (Export (API)); empty = the built-in checkpoint workflow, "
+    workflow: str = setting(
+        "", "工作流文件", "Workflow file",
+        "API 格式（Export (API)）工作流 JSON 的路径；留空 = 内置 checkpoint 工作流，builtin:flux = 内置 FLUX 工作流",
+        "Path of an API-format workflow JSON (Export (API)); empty = the built-in checkpoint workflow, "
             "builtin:flux = the built-in FLUX one.",
-        ),
     )
-    nodes: dict[str, str] = Field(
-        default_factory=dict,
-        description="角色 → \"节点id.输入名\"，如 { prompt = \"6.text\" }；不填的角色自动识别 (role → node input)",
-        json_schema_extra=ui(
-            "节点映射", "Node mapping",
-            "角色 → \"节点id.输入名\"，如 { prompt = \"6.text\", seed = \"3.seed\" }；角色：" + " ".join(COMFYUI_ROLES)
+    nodes: dict[str, str] = setting(
+        label_zh="节点映射", label_en="Node mapping",
+        hint_zh="角色 → \"节点id.输入名\"，如 { prompt = \"6.text\", seed = \"3.seed\" }；角色：" + " ".join(COMFYUI_ROLES)
             + "；不填的角色从工作流自动识别",
-            "Role → \"node_id.input\", e.g. { prompt = \"6.text\", seed = \"3.seed\" }; roles: " + " ".join(COMFYUI_ROLES)
+        hint_en="Role → \"node_id.input\", e.g. { prompt = \"6.text\", seed = \"3.seed\" }; roles: " + " ".join(COMFYUI_ROLES)
             + "; roles left out are found from the workflow.",
-        ),
+        factory=dict,
     )
-    pixels: Optional[int] = Field(
-        default=None, ge=64 * 64, le=4096 * 4096,
-        description="按画面比例算宽高时的像素总数；留空 = 工作流里空白 latent 的宽×高 (pixel budget; empty: the workflow's)",
-        json_schema_extra=ui(
-            "像素预算", "Pixel budget",
-            "按画面比例算宽高时的像素总数；留空 = 工作流里空白 latent 的宽×高",
-            "Width × height when the size comes from the aspect ratio; empty = the workflow's empty-latent size.",
-        ),
+    pixels: Optional[int] = setting(
+        None, "像素预算", "Pixel budget",
+        "按画面比例算宽高时的像素总数；留空 = 工作流里空白 latent 的宽×高",
+        "Width × height when the size comes from the aspect ratio; empty = the workflow's empty-latent size.",
+        ge=64 * 64, le=4096 * 4096,
     )
-    model: str = Field(
-        default="", description="模型文件名，写入工作流的加载器节点；留空用工作流里的 (model file)",
-        json_schema_extra=ui(
-            "模型", "Model file",
-            "模型文件名，写入工作流的 checkpoint/UNET 加载器；留空用工作流里写的",
-            "Model file name put into the workflow's checkpoint/UNET loader; empty = the workflow's own.",
-        ),
+    model: str = setting(
+        "", "模型", "Model file",
+        "模型文件名，写入工作流的 checkpoint/UNET 加载器；留空用工作流里写的",
+        "Model file name put into the workflow's checkpoint/UNET loader; empty = the workflow's own.",
     )
-    steps: Optional[int] = Field(
-        default=None, ge=1, le=150, description="步数，留空用工作流里的 (steps)",
-        json_schema_extra=ui("步数", "Steps", "步数，留空用工作流里的", "Sampling steps; empty = the workflow's own."),
+    steps: Optional[int] = setting(
+        None, "步数", "Steps",
+        "步数，留空用工作流里的",
+        "Sampling steps; empty = the workflow's own.",
+        ge=1, le=150,
     )
-    websocket: bool = Field(
-        default=True, description="用 websocket 接收进度；关闭或连不上时轮询 /history (use the websocket)",
-        json_schema_extra=ui(
-            "使用 WebSocket", "Use websocket",
-            "用 websocket 接收进度和完成通知；关闭或连不上时改为轮询 /history",
-            "Receive progress and completion over the websocket; off or unreachable = poll /history.",
-        ),
+    websocket: bool = setting(
+        True, "使用 WebSocket", "Use websocket",
+        "用 websocket 接收进度和完成通知；关闭或连不上时改为轮询 /history",
+        "Receive progress and completion over the websocket; off or unreachable = poll /history.",
     )
-    poll_interval: float = Field(
-        default=1.0, ge=0.2, le=30, description="轮询 /history 的间隔，秒 (polling interval, s)",
-        json_schema_extra=ui(
-            "轮询间隔", "Poll interval",
-            "不用 websocket 时轮询 /history 的间隔，秒",
-            "How often /history is polled without the websocket, seconds.",
-        ),
+    poll_interval: float = setting(
+        1.0, "轮询间隔", "Poll interval",
+        "不用 websocket 时轮询 /history 的间隔，秒",
+        "How often /history is polled without the websocket, seconds.",
+        ge=0.2, le=30,
     )
 
     @field_validator("workflow")

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ValidationError
 
 from ..redaction import redact
 from . import legacy
+from .backend_forms import fold_forms
+from .backend_types import BACKEND_TYPES
+from .backends import default_backends
 from .model import Config
 
 import tomllib
@@ -78,8 +81,10 @@ def _load_config_data(raw: Mapping[str, Any]) -> LoadedConfig:
         warnings.append("classic MaiBot_LLM2pic config detected and migrated in memory; "
                         "`python -m llm2pic migrate FILE` prints the new form")
         warnings.extend(notes)
+    raw, form_origins = fold_forms(raw, default_backends)
+    origins.update(form_origins)
     try:
-        config = Config.model_validate(dict(raw))
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, raw, origins)) from None
     warnings.extend(unknown_keys(raw, config))
@@ -109,7 +114,7 @@ def _dotted(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("gradio", "openai", "hf_inference", "sd_webui", "comfyui") and parts and parts[-1].startswith("["):
+        elif item in BACKEND_TYPES and parts and parts[-1].startswith("["):
             continue  # pydantic names the union branch; the user does not need it
         else:
             parts.append(("." if parts else "") + str(item))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Optional
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from .ui import section_i18n, ui
+from .section import Section, setting
+from .ui import section_i18n
 
 SIDES = ("top", "bottom", "left", "right")
 MAX_CROP_PIXELS = 8192
@@ -20,36 +21,13 @@ _COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 @dataclass(frozen=True)
 class CropAmount:
-    """How much to cut from one side: pixels, or percent of that side's axis."""
+    """How much to cut from one side: pixels, or percent of that side's axis (`imaging.crop` applies it)."""
 
     value: float = 0.0
     percent: bool = False
 
-    def pixels(self, axis_length: int) -> int:
-        if self.percent:
-            return int(round(axis_length * self.value / 100))
-        return int(self.value)
-
     def __bool__(self) -> bool:
         return self.value > 0
-
-
-@dataclass(frozen=True)
-class CropPlan:
-    """The crop of every side; `box` turns it into a Pillow box for one image size."""
-
-    top: CropAmount = CropAmount()
-    bottom: CropAmount = CropAmount()
-    left: CropAmount = CropAmount()
-    right: CropAmount = CropAmount()
-
-    def box(self, width: int, height: int) -> Optional[tuple[int, int, int, int]]:
-        """(left, upper, right, lower), or None when the crop would leave nothing of this image."""
-        left, right = self.left.pixels(width), self.right.pixels(width)
-        top, bottom = self.top.pixels(height), self.bottom.pixels(height)
-        if left + right >= width or top + bottom >= height:
-            return None
-        return left, top, width - right, height - bottom
 
 
 def parse_crop_amount(value: Any, key: str) -> CropAmount:
@@ -72,130 +50,87 @@ def parse_crop_amount(value: Any, key: str) -> CropAmount:
     return CropAmount(number)
 
 
-class OutputSection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
-    __ui_label__: ClassVar[str] = "输出"
-    __ui_icon__: ClassVar[str] = "image"
-    __ui_order__: ClassVar[int] = 10
-    __ui_i18n__: ClassVar[dict[str, dict[str, str]]] = section_i18n("Output")
+class OutputSection(Section):
+    __ui_label__ = "输出"
+    __ui_icon__ = "image"
+    __ui_order__ = 100
+    __ui_i18n__ = section_i18n("Output")
 
-    crop_enabled: bool = Field(
-        default=False, description="是否裁掉图片边缘（去水印） (crop edges, e.g. watermarks)",
-        json_schema_extra=ui(
-            "裁剪边缘", "Crop edges",
-            "是否裁掉图片边缘（去水印）",
-            "Cut the edges of the image, e.g. to remove a watermark.",
-        ),
+    crop_enabled: bool = setting(
+        False, "裁剪边缘", "Crop edges",
+        "是否裁掉图片边缘（去水印）",
+        "Cut the edges of the image, e.g. to remove a watermark.",
     )
-    crop_position: Literal["top", "bottom", "left", "right"] = Field(
-        default="bottom", description="经典单边裁剪：裁哪一边 top/bottom/left/right (classic one-side crop: which side)",
-        json_schema_extra=ui(
-            "单边裁剪位置", "One-side crop: side",
-            "经典单边裁剪：裁哪一边 top/bottom/left/right",
-            "Classic one-side crop: which side (top/bottom/left/right).",
-        ),
+    crop_position: Literal["top", "bottom", "left", "right"] = setting(
+        "bottom", "单边裁剪位置", "One-side crop: side",
+        "经典单边裁剪：裁哪一边 top/bottom/left/right",
+        "Classic one-side crop: which side (top/bottom/left/right).",
     )
-    crop_pixels: int = Field(
-        default=40, ge=0, le=MAX_CROP_PIXELS, description="经典单边裁剪的像素数 (classic one-side crop, pixels)",
-        json_schema_extra=ui("单边裁剪像素", "One-side crop: pixels", "经典单边裁剪的像素数", "Classic one-side crop, in pixels."),
+    crop_pixels: int = setting(
+        40, "单边裁剪像素", "One-side crop: pixels",
+        "经典单边裁剪的像素数",
+        "Classic one-side crop, in pixels.",
+        ge=0, le=MAX_CROP_PIXELS,
     )
-    crop_percent: float = Field(
-        default=0.0, ge=0, lt=100,
-        description="经典单边裁剪的百分比，大于 0 时代替 crop_pixels (classic one-side crop in percent; replaces crop_pixels)",
-        json_schema_extra=ui(
-            "单边裁剪百分比", "One-side crop: percent",
-            "经典单边裁剪的百分比，大于 0 时代替 crop_pixels",
-            "Classic one-side crop in percent; above 0 it replaces the pixels.",
-        ),
+    crop_percent: float = setting(
+        0.0, "单边裁剪百分比", "One-side crop: percent",
+        "经典单边裁剪的百分比，大于 0 时代替 crop_pixels",
+        "Classic one-side crop in percent; above 0 it replaces the pixels.",
+        ge=0, lt=100,
     )
-    crop_top: str = Field(
-        default="0", description="上边裁剪：像素如 40，或百分比如 \"5%\" (top crop: pixels or \"5%\")",
-        json_schema_extra=ui(
-            "上边裁剪", "Crop top",
-            "上边裁剪：像素如 40，或百分比如 \"5%\"",
-            "Pixels such as 40, or a percent such as \"5%\".",
-        ),
+    crop_top: str = setting(
+        "0", "上边裁剪", "Crop top",
+        "上边裁剪：像素如 40，或百分比如 \"5%\"",
+        "Pixels such as 40, or a percent such as \"5%\".",
     )
-    crop_bottom: str = Field(
-        default="0", description="下边裁剪：像素或百分比 (bottom crop: pixels or percent)",
-        json_schema_extra=ui("下边裁剪", "Crop bottom", "下边裁剪：像素或百分比", "Pixels or percent."),
+    crop_bottom: str = setting("0", "下边裁剪", "Crop bottom", "下边裁剪：像素或百分比", "Pixels or percent.")
+    crop_left: str = setting("0", "左边裁剪", "Crop left", "左边裁剪：像素或百分比", "Pixels or percent.")
+    crop_right: str = setting("0", "右边裁剪", "Crop right", "右边裁剪：像素或百分比", "Pixels or percent.")
+    max_edge: int = setting(
+        2048, "最长边上限", "Longest edge",
+        "最长边上限，超过则等比缩小",
+        "Longest edge in pixels; larger images are scaled down.",
+        ge=256, le=8192,
     )
-    crop_left: str = Field(
-        default="0", description="左边裁剪：像素或百分比 (left crop: pixels or percent)",
-        json_schema_extra=ui("左边裁剪", "Crop left", "左边裁剪：像素或百分比", "Pixels or percent."),
+    max_bytes: int = setting(
+        3 * 1024 * 1024, "图片体积上限", "Size budget",
+        "图片体积上限，字节；QQ 建议 3 MB 以内",
+        "Size budget in bytes; about 3 MB suits QQ.",
+        ge=100 * 1024, le=50 * 1024 * 1024,
     )
-    crop_right: str = Field(
-        default="0", description="右边裁剪：像素或百分比 (right crop: pixels or percent)",
-        json_schema_extra=ui("右边裁剪", "Crop right", "右边裁剪：像素或百分比", "Pixels or percent."),
+    format: Literal["auto", "jpeg", "png", "webp"] = setting(
+        "auto", "输出格式", "Output format",
+        "输出格式：auto 保留能装下的 PNG/JPEG，其余转 JPEG；或固定 jpeg/png/webp",
+        "auto keeps PNG/JPEG when it fits and converts the rest to JPEG; or always jpeg/png/webp.",
     )
-    max_edge: int = Field(
-        default=2048, ge=256, le=8192, description="最长边上限，超过则等比缩小 (longest edge, px; larger is scaled down)",
-        json_schema_extra=ui(
-            "最长边上限", "Longest edge",
-            "最长边上限，超过则等比缩小",
-            "Longest edge in pixels; larger images are scaled down.",
-        ),
+    jpeg_quality: int = setting(
+        90, "JPEG 质量", "JPEG quality",
+        "JPEG/WebP 起始（最高）质量",
+        "Starting (highest) JPEG/WebP quality.",
+        ge=30, le=100,
     )
-    max_bytes: int = Field(
-        default=3 * 1024 * 1024, ge=100 * 1024, le=50 * 1024 * 1024,
-        description="图片体积上限，字节；QQ 建议 3 MB 以内 (size budget, bytes; about 3 MB suits QQ)",
-        json_schema_extra=ui(
-            "图片体积上限", "Size budget",
-            "图片体积上限，字节；QQ 建议 3 MB 以内",
-            "Size budget in bytes; about 3 MB suits QQ.",
-        ),
+    jpeg_min_quality: int = setting(
+        60, "JPEG 最低质量", "JPEG minimum quality",
+        "JPEG/WebP 最低质量，再大就缩小尺寸",
+        "Lowest JPEG/WebP quality; below it the image is scaled down instead.",
+        ge=10, le=100,
     )
-    format: Literal["auto", "jpeg", "png", "webp"] = Field(
-        default="auto",
-        description="输出格式：auto 保留能装下的 PNG/JPEG，其余转 JPEG；或固定 jpeg/png/webp (output format)",
-        json_schema_extra=ui(
-            "输出格式", "Output format",
-            "输出格式：auto 保留能装下的 PNG/JPEG，其余转 JPEG；或固定 jpeg/png/webp",
-            "auto keeps PNG/JPEG when it fits and converts the rest to JPEG; or always jpeg/png/webp.",
-        ),
+    max_pixels: int = setting(
+        40_000_000, "解码像素上限", "Pixel cap",
+        "解码像素上限，防解压炸弹",
+        "Pixel cap for decoding; refuses decompression bombs.",
+        ge=1_000_000, le=PILLOW_PIXEL_LIMIT,
     )
-    jpeg_quality: int = Field(
-        default=90, ge=30, le=100, description="JPEG/WebP 起始（最高）质量 (JPEG/WebP starting, highest quality)",
-        json_schema_extra=ui(
-            "JPEG 质量", "JPEG quality",
-            "JPEG/WebP 起始（最高）质量",
-            "Starting (highest) JPEG/WebP quality.",
-        ),
+    alpha_background: str = setting(
+        "#ffffff", "透明底色", "Transparency background",
+        "透明图转 JPEG 时的底色",
+        "Background color for transparent images converted to JPEG.",
+        placeholder_zh="#ffffff", placeholder_en="#ffffff",
     )
-    jpeg_min_quality: int = Field(
-        default=60, ge=10, le=100,
-        description="JPEG/WebP 最低质量，再大就缩小尺寸 (lowest quality; below it the image is scaled down)",
-        json_schema_extra=ui(
-            "JPEG 最低质量", "JPEG minimum quality",
-            "JPEG/WebP 最低质量，再大就缩小尺寸",
-            "Lowest JPEG/WebP quality; below it the image is scaled down instead.",
-        ),
-    )
-    max_pixels: int = Field(
-        default=40_000_000, ge=1_000_000, le=PILLOW_PIXEL_LIMIT,
-        description="解码像素上限，防解压炸弹 (pixel cap for decoding; refuses decompression bombs)",
-        json_schema_extra=ui(
-            "解码像素上限", "Pixel cap",
-            "解码像素上限，防解压炸弹",
-            "Pixel cap for decoding; refuses decompression bombs.",
-        ),
-    )
-    alpha_background: str = Field(
-        default="#ffffff", description="透明图转 JPEG 时的底色 (background for transparency when converting to JPEG)",
-        json_schema_extra=ui(
-            "透明底色", "Transparency background",
-            "透明图转 JPEG 时的底色",
-            "Background color for transparent images converted to JPEG.",
-            placeholder_zh="#ffffff", placeholder_en="#ffffff",
-        ),
-    )
-    strip_metadata: bool = Field(
-        default=True, description="去掉 EXIF/文本等元数据（如 SD 的生成参数） (strip EXIF and text metadata)",
-        json_schema_extra=ui(
-            "去除元数据", "Strip metadata",
-            "去掉 EXIF/文本等元数据（如 SD 的生成参数）",
-            "Remove EXIF and text metadata (such as SD generation parameters).",
-        ),
+    strip_metadata: bool = setting(
+        True, "去除元数据", "Strip metadata",
+        "去掉 EXIF/文本等元数据（如 SD 的生成参数）",
+        "Remove EXIF and text metadata (such as SD generation parameters).",
     )
 
     @field_validator("crop_top", "crop_bottom", "crop_left", "crop_right", mode="before")
@@ -228,31 +163,24 @@ class OutputSection(BaseModel):
         if "crop_percent" in self.model_fields_set and "crop_pixels" in self.model_fields_set \
                 and self.crop_percent and self.crop_pixels:
             raise ValueError("set crop_pixels or crop_percent, not both")
-        plan = self._plan()
+        amounts = self.crop_amounts()
         for first, second in (("top", "bottom"), ("left", "right")):
-            a, b = getattr(plan, first), getattr(plan, second)
+            a, b = amounts[first], amounts[second]
             if a.percent and b.percent and a.value + b.value >= 100:
                 raise ValueError(f"crop_{first} + crop_{second} = {a.value + b.value:g}% would leave nothing "
                                  "of the image; the two must sum to less than 100%")
         return self
 
-    def _plan(self) -> CropPlan:
+    def crop_amounts(self) -> dict[str, CropAmount]:
+        """What to cut from each side (top, bottom, left, right): the per-side keys, or else the classic
+        one-side crop. Whether to crop at all is `crop_enabled`; `imaging.crop` turns this into a box."""
         sides = {side: parse_crop_amount(getattr(self, f"crop_{side}"), f"crop_{side}") for side in SIDES}
         if not any(sides.values()):
             if self.crop_percent:
                 sides[self.crop_position] = CropAmount(self.crop_percent, percent=True)
             else:
                 sides[self.crop_position] = CropAmount(float(self.crop_pixels))
-        return CropPlan(**sides)
-
-    def crop_plan(self) -> Optional[CropPlan]:
-        """The crop to apply, or None when cropping is off or every side is zero."""
-        if not self.crop_enabled:
-            return None
-        plan = self._plan()
-        if not any((plan.top, plan.bottom, plan.left, plan.right)):
-            return None
-        return plan
+        return sides
 
     def background_rgb(self) -> tuple[int, int, int]:
         value = int(self.alpha_background[1:], 16)

@@ -2,50 +2,48 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import field_validator
 
-from ..prompt.safety import DEFAULT_FORBIDDEN_WORDS
-from .ui import section_i18n, ui
+from .section import Section, setting
+from .ui import section_i18n
+
+# Sensible defaults for a group chat that must not get the bot account banned; admins extend them.
+DEFAULT_FORBIDDEN_WORDS: tuple[str, ...] = (
+    "nsfw", "nude", "naked", "porn", "pornographic", "hentai", "sex", "sexual", "explicit",
+    "genitals", "nipples", "loli", "shota", "gore", "child porn",
+    "色情", "裸体", "裸照", "全裸", "黄图", "色图", "涩图", "做爱", "性交", "血腥", "虐杀", "儿童色情",
+)
 
 
-class SafetySection(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
-    __ui_label__: ClassVar[str] = "内容安全"
-    __ui_icon__: ClassVar[str] = "shield"
-    __ui_order__: ClassVar[int] = 8
-    __ui_i18n__: ClassVar[dict[str, dict[str, str]]] = section_i18n("Content safety")
+class SafetySection(Section):
+    __ui_label__ = "内容安全"
+    __ui_icon__ = "shield"
+    __ui_order__ = 80
+    __ui_i18n__ = section_i18n("Content safety")
 
-    enabled: bool = Field(
-        default=True, description="是否检查违禁词 (check forbidden words)",
-        json_schema_extra=ui(
-            "启用违禁词检查", "Check forbidden words",
-            "是否检查违禁词",
-            "Check the request and the final prompt for forbidden words.",
-        ),
+    enabled: bool = setting(
+        True, "启用违禁词检查", "Check forbidden words",
+        "是否检查违禁词",
+        "Check the request and the final prompt for forbidden words.",
     )
-    forbidden_words: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_FORBIDDEN_WORDS),
-        description="违禁词，中英文均可，不区分大小写和全半角 (forbidden words)",
-        json_schema_extra=ui(
-            "违禁词", "Forbidden words",
-            "违禁词，中英文均可，不区分大小写和全半角",
-            "Chinese or English; case and full/half width are ignored.",
-        ),
+    forbidden_words: list[str] = setting(
+        label_zh="违禁词", label_en="Forbidden words",
+        hint_zh="违禁词，中英文均可，不区分大小写和全半角",
+        hint_en="Chinese or English; case and full/half width are ignored.",
+        factory=lambda: list(DEFAULT_FORBIDDEN_WORDS),
     )
-    match_mode: Literal["word", "substring"] = Field(
-        default="word",
-        description="word = 英文按整词匹配（中文总是按包含匹配）/ substring = 一律按包含匹配 (matching mode)",
-        json_schema_extra=ui(
-            "匹配方式", "Matching mode",
-            "word = 英文按整词匹配（中文总是按包含匹配）/ substring = 一律按包含匹配",
-            "word = English matched as whole words (Chinese always by substring); substring = everything by substring.",
-        ),
+    match_mode: Literal["word", "substring"] = setting(
+        "word", "匹配方式", "Matching mode",
+        "word = 英文按整词匹配（中文总是按包含匹配）/ substring = 一律按包含匹配",
+        "word = English matched as whole words (Chinese always by substring); substring = everything by substring.",
     )
-    refusal_message: str = Field(
-        default="这个内容不太合适，换个别的吧～", min_length=1, description="拒绝时回复的话 (refusal reply)",
-        json_schema_extra=ui("拒绝回复", "Refusal reply", "拒绝时回复的话", "What the bot says when it refuses."),
+    refusal_message: str = setting(
+        "这个内容不太合适，换个别的吧～", "拒绝回复", "Refusal reply",
+        "拒绝时回复的话",
+        "What the bot says when it refuses.",
+        min_length=1,
     )
 
     @field_validator("forbidden_words")

@@ -6,7 +6,7 @@ a secret)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Union
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
@@ -29,6 +29,19 @@ def url_credentials(url: str) -> list[str]:
     return [f"{parts.username}:{parts.password}", parts.password]
 
 
+def secret_from(written: Union[SecretStr, str], env_name: str, environ: Mapping[str, str], *,
+                strip: bool = True) -> str:
+    """A key, token or password: the one written in the config, else the value of the environment
+    variable `env_name` names (`api_key_env`, `token_env`, …); "" when neither. Whitespace around a
+    key or token is not part of it; a password (`strip=False`) is taken as it is."""
+    value = written.get_secret_value() if isinstance(written, SecretStr) else written
+    value = value.strip() if strip else value
+    if value or not env_name.strip():
+        return value
+    found = environ.get(env_name.strip(), "")
+    return found.strip() if strip else found
+
+
 def config_secrets(config: BaseModel, environ: Mapping[str, str]) -> list[str]:
     found: list[str] = []
     _walk(config, environ, found)
@@ -42,7 +55,7 @@ def _walk(value: Any, environ: Mapping[str, str], found: list[str]) -> None:
             if isinstance(item, SecretStr):
                 found.append(item.get_secret_value().strip())
             elif name.endswith("_env") and isinstance(item, str) and item.strip():
-                found.append(environ.get(item.strip(), "").strip())
+                found.append(secret_from("", item, environ))
                 if not looks_like_variable_name(item.strip()):
                     found.append(item.strip())
             elif isinstance(item, str) and "@" in item:

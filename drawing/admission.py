@@ -7,12 +7,12 @@ Time is injected (`clock` for cooldowns, `now` for local wall time) so tests can
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
+from ..config.quiet_hours import format_quiet_hours, parse_quiet_hours
 from ..phrases import (CHAT_NOT_ALLOWED, GROUP_QUOTA_USED_UP, PRIVATE_NOT_ALLOWED, USER_QUOTA_USED_UP)
 from ..phrases import cooldown as cooldown_sentence
 from ..phrases import quiet_hours as quiet_hours_sentence
@@ -25,38 +25,9 @@ RefusalReason = Literal[
 ]
 SNAPSHOT_VERSION = 1
 _PRUNE_FLOOR = 1024
-_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
-_DASHES = re.compile(r"\s*[-－~～—–]\s*")
 
 
 # ---- quiet hours ----------------------------------------------------------------------------
-
-def parse_quiet_hours(text: str) -> Optional[tuple[int, int]]:
-    """"23:00-07:00" → (start, end) in minutes of the day; "" → None. Raises ValueError otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    parts = _DASHES.split(text)
-    minutes = [_minute_of_day(part.strip()) for part in parts] if len(parts) == 2 else [None]
-    if None in minutes:
-        raise ValueError(f'quiet_hours must be "HH:MM-HH:MM" (e.g. "23:00-07:00") or "" for none, not {text!r}')
-    start, end = minutes
-    if start == end:
-        raise ValueError(f"quiet_hours {text!r} starts and ends at the same time")
-    return start, end
-
-
-def format_quiet_hours(span: tuple[int, int]) -> str:
-    return "-".join(f"{m // 60:02d}:{m % 60:02d}" for m in span)
-
-
-def _minute_of_day(text: str) -> Optional[int]:
-    match = _TIME.match(text)
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    return hour * 60 + minute if hour < 24 and minute < 60 else None
-
 
 def _quiet_seconds_left(span: tuple[int, int], moment: datetime) -> Optional[float]:
     """Seconds until quiet hours end, or None when `moment` is outside them."""

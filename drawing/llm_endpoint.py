@@ -14,6 +14,7 @@ from ..errors import ProtocolError
 from ..backends.http import read_capped
 from ..reasons import one_line
 from ..redaction import redact
+from ..config.secrets import secret_from
 
 # A chat answer is a few KB; a server that sends more is not read past this.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -110,7 +111,7 @@ def chat_llm_from_config(
     if not llm_section.base_url or not llm_section.model:
         return None
     environ = os.environ if environ is None else environ
-    api_key = llm_section.api_key.get_secret_value() or environ.get(llm_section.api_key_env or "", "")
+    api_key = secret_from(llm_section.api_key, llm_section.api_key_env or "", environ)
     return OpenAIChatLLM(
         client,
         base_url=llm_section.base_url,

@@ -9,6 +9,7 @@ from typing import Optional
 
 from .formats import sniff_image_mime
 from ..config.output import OutputSection
+from .crop import crop_plan
 from .container import ContainerInfo, inspect, strip_metadata
 from .decode import check_pixels, decode
 from .encode import FitRules, fit, target_mime
@@ -53,7 +54,7 @@ def prepare_sync(data: bytes, output: OutputSection, *, backend: str = "") -> Pr
     info = inspect(data)
     if info is not None:
         check_pixels(info.width, info.height, output.max_pixels, backend)
-    plan = output.crop_plan()
+    plan = crop_plan(output)
     notes: list[str] = []
 
     if plan is None and info is not None:

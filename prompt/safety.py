@@ -8,12 +8,6 @@ from typing import Iterable, Optional
 
 from .parse import has_cjk
 
-# Sensible defaults for a group chat that must not get the bot account banned; admins extend them.
-DEFAULT_FORBIDDEN_WORDS: tuple[str, ...] = (
-    "nsfw", "nude", "naked", "porn", "pornographic", "hentai", "sex", "sexual", "explicit",
-    "genitals", "nipples", "loli", "shota", "gore", "child porn",
-    "色情", "裸体", "裸照", "全裸", "黄图", "色图", "涩图", "做爱", "性交", "血腥", "虐杀", "儿童色情",
-)
 
 
 def normalize(text: str) -> str:

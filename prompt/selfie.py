@@ -10,9 +10,6 @@ from typing import Iterable
 from .parse import has_cjk
 from .safety import normalize
 
-DEFAULT_TRIGGER_WORDS: tuple[str, ...] = (
-    "自拍", "拍张照片", "拍张照", "拍张图", "拍个照", "发张照片", "你的照片", "selfie",
-)
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 
 

@@ -111,7 +111,7 @@ def test_doctor_redacts_defaults_labels_env_names_and_url_passwords(tmp_path, ca
 def test_logs_forwarded_to_the_host_are_redacted_traceback_included(caplog):
     import logging
 
-    from llm2pic.frontends.maibot.host import _PACKAGE_ROOT, forward_logs
+    from llm2pic.frontends.log_forwarding import _PACKAGE_ROOT, forward_logs
 
     secrets: list[str] = []
     target = logging.getLogger("test.host.plugin")

@@ -10,7 +10,7 @@ import pytest
 
 from llm2pic.frontends.cli.main import main
 from llm2pic.config.load import ConfigError, load_config, load_config_data
-from llm2pic.config.upgrade import adopt_config_file
+from llm2pic.frontends.maibot.config_adoption import adopt_config_file
 from maibot_fake_host import copy_plugin_folder, load_plugin_module
 
 ODD_SHAPES = [

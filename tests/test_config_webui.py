@@ -12,8 +12,10 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from llm2pic.config.backends import GradioBackendConfig, HFInferenceBackendConfig, OpenAIBackendConfig
 from llm2pic.config.backends_selfhosted import ComfyUIBackendConfig, SDWebUIBackendConfig
+from llm2pic.config.backend_forms import form_key, forms_of
+from llm2pic.config.backend_types import BACKEND_TYPES
 from llm2pic.config.model import Config
-from llm2pic.config.sdk_model import sdk_model
+from llm2pic.frontends.maibot.config_model import sdk_model
 from llm2pic.config.ui import EN, ui
 
 from maibot_sdk import PluginConfigBase  # a hard dependency: a missing SDK must fail, not skip  # noqa: E402
@@ -32,6 +34,7 @@ BACKEND_CLASSES = (GradioBackendConfig, OpenAIBackendConfig, HFInferenceBackendC
                    ComfyUIBackendConfig)
 
 SdkConfig = sdk_model(Config, PluginConfigBase)
+FORMS = {form_key(kind) for kind in BACKEND_TYPES}  # the WebUI's backend sections (test_config_webui_forms.py)
 
 
 def section_classes() -> dict[str, type[BaseModel]]:
@@ -43,11 +46,11 @@ def section_classes() -> dict[str, type[BaseModel]]:
 
 
 def plain(value: Any) -> Any:
-    """A dump of `Config` the way the SDK copy dumps it: secrets as text, no None values."""
+    """A dump of `Config` the way the SDK copy dumps it: secrets as text, None (not set) as ""."""
     if isinstance(value, SecretStr):
         return value.get_secret_value()
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items() if item is not None}
+        return {key: "" if item is None else plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
@@ -76,7 +79,7 @@ def test_every_section_is_a_section_with_chinese_and_english_titles(schema):
         assert section["i18n"][EN]["title"], name
         assert section["order"] == cls.__ui_order__
         assert section["icon"], name
-    assert set(sections) == set(section_classes()) | {"general"}
+    assert set(sections) == set(section_classes()) | {"general"} | FORMS
 
 
 def test_section_order_follows_config_example():
@@ -138,14 +141,18 @@ def test_schema_defaults_are_the_config_defaults(schema):
         for field_name, field in schema["sections"][name]["fields"].items():
             assert field["default"] == defaults[name].get(field_name), f"{name}.{field_name}"
     assert schema["sections"]["general"]["fields"]["backends"]["default"] == defaults["backends"]
-    assert build_plugin_default_config(SdkConfig) == defaults
+    forms = plain(forms_of(Config().backends))
+    assert build_plugin_default_config(SdkConfig) == {**defaults, **forms}
+    for name in FORMS:
+        for field_name, field in schema["sections"][name]["fields"].items():
+            assert field["default"] == forms[name][field_name], f"{name}.{field_name}"
 
 
 def test_sdk_model_reads_config_example_like_config():
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     ours = Config.model_validate(raw)
     theirs = validate_plugin_config(SdkConfig, raw)
-    assert plain(theirs.model_dump()) == plain(ours.model_dump())
+    assert plain(theirs.model_dump()) == {**plain(ours.model_dump()), **plain(forms_of(ours.backends))}
     assert [type(b).__name__ for b in theirs.backends] == [type(b).__name__ for b in ours.backends]
     assert all(isinstance(b, PluginConfigBase) for b in theirs.backends)
 

@@ -283,7 +283,7 @@ async def test_a_name_that_does_not_resolve_is_said_once_and_not_retried(caplog)
     caplog.set_level(logging.INFO, logger="llm2pic")
     caplog.set_level(logging.INFO, logger="llm2pic.backends.chain")  # an earlier CLI run sets it to ERROR
     # The plugin tests forward this package's records to a host logger without propagating
-    # (host_glue.forward_logs): listen on the package logger itself.
+    # (frontends/log_forwarding.forward_logs): listen on the package logger itself.
     package = logging.getLogger("llm2pic")
     package.addHandler(caplog.handler)
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from llm2pic.config.load import ConfigError, load_config_data
-from llm2pic.config.output import CropAmount, CropPlan, OutputSection
+from llm2pic.config.output import CropAmount, OutputSection
+from llm2pic.imaging.crop import CropPlan, crop_plan
 
 
 def output_of(raw: dict) -> OutputSection:
@@ -15,7 +16,7 @@ def output_of(raw: dict) -> OutputSection:
 def test_defaults_are_qq_friendly_and_crop_off():
     output = OutputSection()
     assert (output.max_edge, output.max_bytes, output.format) == (2048, 3 * 1024 * 1024, "auto")
-    assert output.crop_plan() is None
+    assert crop_plan(output) is None
 
 
 def test_classic_generation_crop_keys_migrate_into_output():
@@ -23,20 +24,20 @@ def test_classic_generation_crop_keys_migrate_into_output():
     assert loaded.migrated_from_legacy
     output = loaded.config.output
     assert (output.crop_enabled, output.crop_position, output.crop_pixels) == (True, "bottom", 40)
-    assert output.crop_plan() == CropPlan(bottom=CropAmount(40))
+    assert crop_plan(output) == CropPlan(bottom=CropAmount(40))
     assert not any("crop" in w for w in loaded.warnings)
 
 
 @pytest.mark.parametrize("side", ["top", "bottom", "left", "right"])
 def test_classic_one_side_crop(side):
-    plan = output_of({"crop_enabled": True, "crop_position": side, "crop_pixels": 10}).crop_plan()
+    plan = crop_plan(output_of({"crop_enabled": True, "crop_position": side, "crop_pixels": 10}))
     expected = {"top": (0, 10, 100, 100), "bottom": (0, 0, 100, 90), "left": (10, 0, 100, 100),
                 "right": (0, 0, 90, 100)}[side]
     assert plan.box(100, 100) == expected
 
 
 def test_crop_percent_replaces_crop_pixels_on_the_classic_side():
-    plan = output_of({"crop_enabled": True, "crop_position": "right", "crop_percent": 5}).crop_plan()
+    plan = crop_plan(output_of({"crop_enabled": True, "crop_position": "right", "crop_percent": 5}))
     assert plan.box(1000, 500) == (0, 0, 950, 500)
 
 
@@ -44,12 +45,12 @@ def test_per_side_pixels_and_percent():
     output = output_of({"crop_enabled": True, "crop_top": 12, "crop_bottom": "10%", "crop_left": "7px",
                         "crop_right": "2.5%"})
     assert output.crop_bottom == "10%" and output.crop_top == "12" and output.crop_left == "7"
-    assert output.crop_plan().box(200, 100) == (7, 12, 195, 90)
+    assert crop_plan(output).box(200, 100) == (7, 12, 195, 90)
 
 
 def test_crop_disabled_or_zero_means_no_crop():
-    assert output_of({"crop_enabled": False, "crop_top": "10%"}).crop_plan() is None
-    assert output_of({"crop_enabled": True, "crop_pixels": 0}).crop_plan() is None
+    assert crop_plan(output_of({"crop_enabled": False, "crop_top": "10%"})) is None
+    assert crop_plan(output_of({"crop_enabled": True, "crop_pixels": 0})) is None
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_unknown_output_key_is_reported():
 
 def test_per_side_crop_works_once_crop_pixels_is_zeroed_as_the_example_says():
     output = output_of({"crop_enabled": True, "crop_pixels": 0, "crop_right": "10%"})
-    assert output.crop_plan().box(100, 50) == (0, 0, 90, 50)
+    assert crop_plan(output).box(100, 50) == (0, 0, 90, 50)
 
 
 def test_example_config_output_block_documents_every_key():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from llm2pic.prompt.engine import make_image_prompt
-from llm2pic.prompt.safety import DEFAULT_FORBIDDEN_WORDS, find_forbidden
+from llm2pic.config.safety import DEFAULT_FORBIDDEN_WORDS
+from llm2pic.prompt.safety import find_forbidden
 from llm2pic.prompt.types import PromptInput, PromptOptions, SafetyOptions
 from llm2pic.errors import PromptRefused
 

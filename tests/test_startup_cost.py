@@ -226,7 +226,8 @@ def test_lazy_patterns_compile_once_on_first_use_and_behave_like_re():
 NOT_FOR_A_PASS_THROUGH_DRAW = (
     "llm2pic.backends.gradio.doctor", "llm2pic.backends.openai", "llm2pic.backends.openai_chat",
     "llm2pic.backends.hf_inference", "llm2pic.backends.sd_webui", "llm2pic.backends.comfyui",
-    "llm2pic.drawing.llm_endpoint", "llm2pic.backends.download", "llm2pic.config.upgrade", "llm2pic.hub",
+    "llm2pic.drawing.llm_endpoint", "llm2pic.backends.download", "llm2pic.frontends.maibot.config_adoption",
+    "llm2pic.hub",
     "PIL", "tomlkit", "huggingface_hub", "websockets", "click", "rich", "pygments",
 )
 # Patterns compiled on first use that such a draw never uses (an app's error text, long-text CJK check).
@@ -270,7 +271,7 @@ from maibot_fake_host import load_plugin_module
 module = load_plugin_module(Path({str(ROOT)!r}))
 prefix = module.__name__ + "."
 ours = [prefix + name.removeprefix("llm2pic.") for name in {NOT_FOR_A_PASS_THROUGH_DRAW!r}
-        if name.startswith("llm2pic.") and name != "llm2pic.config.upgrade"]  # create_plugin() adopts the file
+        if name.startswith("llm2pic.") and name != "llm2pic.frontends.maibot.config_adoption"]  # create_plugin() adopts the file
 others = [name for name in {NOT_FOR_A_PASS_THROUGH_DRAW!r} if not name.startswith("llm2pic.")]
 loaded = sorted(name for name in ours + others + [prefix + "backends.gradio.backend"] if name in sys.modules)
 assert loaded == [], loaded

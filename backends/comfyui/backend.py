@@ -21,6 +21,7 @@ from typing import Any, Mapping, Optional
 import httpx
 
 from ...redaction import redact
+from ...config.secrets import secret_from
 from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
 from ...errors import BackendError, ConfigurationError, ProtocolError
 from ..selfhosted import best_effort, encode_base64, random_seed, within_timeout
@@ -41,9 +42,7 @@ class ComfyUIBackend(Backend):
         self.name = config.name
         self.paid = config.paid
         self.prompt_languages = frozenset(config.prompt_languages or ["en"])
-        password = config.password.get_secret_value()
-        if not password and config.password_env:
-            password = environ.get(config.password_env, "")
+        password = secret_from(config.password, config.password_env, environ, strip=False)
         auth = httpx.BasicAuth(config.username, password) if config.username else None
         basic = encode_base64(f"{config.username}:{password}".encode())
         # Sent on the websocket handshake too (a reverse proxy checks it there as well).

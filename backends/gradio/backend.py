@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...config.secrets import url_credentials
+from ...config.secrets import secret_from, url_credentials
 from ...redaction import redact, redacted_traceback
 from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ...errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, TransientError
@@ -288,15 +288,11 @@ class GradioBackend(Backend):
         return self._secrets[0]
 
     def _token(self, environ: Mapping[str, str]) -> str:
-        explicit = self.config.hf_token.get_secret_value().strip()
-        if explicit:
-            return explicit
-        from_env = environ.get(self.config.hf_token_env, "").strip() if self.config.hf_token_env else ""
         # A token from the default variable goes to Hugging Face only; to send it to any other host,
         # name the variable (or the token) in this backend's config.
-        if from_env and ("hf_token_env" in self.config.model_fields_set or self.host.endswith(".hf.space")):
-            return from_env
-        return ""
+        if "hf_token_env" in self.config.model_fields_set or self.host.endswith(".hf.space"):
+            return secret_from(self.config.hf_token, self.config.hf_token_env, environ)
+        return secret_from(self.config.hf_token, "", environ)
 
     def _auth_headers(self, token: str) -> dict[str, str]:
         if not token:

@@ -127,7 +127,7 @@ async def _probe(backend: Backend) -> BackendReport:
 
 def _migrate(args: argparse.Namespace) -> int:
     from ...config.legacy import is_legacy  # here: draw and doctor never need the migration code
-    from ...config.upgrade import render_migrated
+    from ...config.migration import render_migrated
 
     try:
         raw = parse_toml(Path(args.old_config).read_text(encoding="utf-8"), args.old_config)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .common import EXIT_OK, fail
+from ...config.secrets import secret_from
 from ...reasons import one_line
 from ...redaction import redact
 
@@ -56,7 +57,7 @@ def add_space_commands(commands) -> None:
 
 
 def _token(var: str) -> str:
-    return os.environ.get(var, "").strip()
+    return secret_from("", var, os.environ)  # never from the command line: only the variable it names
 
 
 def _hub_missing() -> Optional[str]:

@@ -1,18 +1,14 @@
-"""MaiBot-side helpers that need no SDK import: the chat port over `ctx.send`, who asked (read from
-the recent messages, since a tool call in a group carries no user id), argument coercion, and
-routing this package's log records into the plugin's logger."""
+"""MaiBot-side helpers that need no SDK import: the chat port over `ctx.send` and who asked (read from
+the recent messages, since a tool call in a group carries no user id)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterable, Mapping, Optional
 
-from ...redaction import RedactingFilter
 from .chat_images import REQUESTER_MAX_AGE, sender_of, trigger_record
 
 IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
-__all__ = ["HostChat", "REQUESTER_MAX_AGE", "requester_from_records", "forward_logs"]
-_PACKAGE_ROOT = __name__.rsplit(".", 3)[0]  # "llm2pic", or the host's synthetic package name (this is <root>.frontends.maibot.host)
+__all__ = ["HostChat", "REQUESTER_MAX_AGE", "requester_from_records"]
 
 
 class HostChat:
@@ -43,27 +39,3 @@ def requester_from_records(records: Iterable[Mapping[str, Any]], bot_user_id: Op
     """The user id of the newest recent message not sent by the bot; "" when there is none."""
     record = trigger_record(records, bot_user_id, now=now)
     return sender_of(record) if record is not None else ""
-
-
-class _Forward(logging.Handler):
-    def __init__(self, target: logging.Logger, secrets: Optional[list[str]] = None) -> None:
-        super().__init__()
-        self.target = target
-        # Log text may carry what a server sent: redacted (traceback included) before it leaves.
-        self.addFilter(RedactingFilter(secrets if secrets is not None else []))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_text:  # set, redacted, by the filter
-            text += "\n" + record.exc_text
-        self.target.log(record.levelno, "%s", text)
-
-
-def forward_logs(target: logging.Logger, secrets: Optional[list[str]] = None) -> None:
-    """Send this package's log records (pipeline, backends, …) to the plugin's logger, which the
-    host shows as `[plugin.<id>]`, redacted with `secrets` (a list the caller keeps current).
-    Safe to call again after a reload."""
-    source = logging.getLogger(_PACKAGE_ROOT)
-    source.handlers = [h for h in source.handlers if not isinstance(h, _Forward)] + [_Forward(target, secrets)]
-    source.setLevel(logging.INFO)
-    source.propagate = False

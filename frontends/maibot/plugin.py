@@ -16,9 +16,9 @@ from maibot_sdk.types import ToolParameterInfo, ToolParamType
 
 from ...aspects import ASPECTS, named_aspect
 from ...config.model import Config
-from ...config.sdk_model import sdk_model
+from .config_model import sdk_model
 from ...config.secrets import config_secrets
-from ...config.upgrade import Adoption, adopt_config_file
+from .config_adoption import Adoption, adopt_config_file
 from ...drawing.admission import Limits, Who
 from ...drawing.jobs import JobBoard
 from ...drawing.service import DrawingService
@@ -27,7 +27,8 @@ from ...prompt.types import Persona, PromptInput
 from .chat_images import chat_references, sender_of, trigger_record
 from .chat_reads import host_llm, messages_from_host
 from ...prompt.parse import truthy
-from .host import HostChat, forward_logs
+from ..log_forwarding import forward_logs
+from .host import HostChat
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2]  # the plugin root, where MaiBot keeps config.toml
 TOOL_TIMEOUT_MS = 120_000  # the tool returns within seconds; this only covers a slow host RPC

@@ -22,7 +22,7 @@ from ...redaction import redact
 from ...prompt.safety import normalize
 from ...prompt.selfie import is_selfie_request
 from ...prompt.types import Persona, PromptInput
-from ..maibot.host import forward_logs  # SDK-free: redacts and forwards this package's log records
+from ..log_forwarding import forward_logs
 from .port import ChatAddress, OneBotChat
 from .settings import read_config
 

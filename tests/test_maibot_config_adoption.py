@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from maibot_sdk.config import extract_plugin_config_version
 
-from llm2pic.config.upgrade import adopt_config_file
+from llm2pic.frontends.maibot.config_adoption import adopt_config_file
 from maibot_fake_host import copy_plugin_folder, load_plugin_module
 
 CLASSIC = """\

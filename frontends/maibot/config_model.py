@@ -15,8 +15,15 @@ One deliberate difference: in the copies a `SecretStr` field dumps as its plain 
 dumps the model (`model_dump(mode="python")`) to write config.toml with tomlkit and to send the
 defaults and the WebUI schema over msgpack; neither can carry a `SecretStr`, and a masked value
 would overwrite the user's key in config.toml. `Config` itself still masks its secrets.
-For the same reason (TOML has no null) keys whose value is None are left out of the dump; reading
-the file back gives them their default, None, again.
+For the same reason (TOML has no null) a None value, an optional number that is not set, dumps as
+"" and reads back as not set (`config.section`): leaving the key out would keep the old value in
+config.toml, because the host's writer only adds and replaces keys.
+
+A config with `backends` gets one more section per backend type (`webui_gradio`, …, see
+`config/backend_forms.py`): the dashboard cannot edit a list of mixed types, so these fixed sections
+show and edit the first backend of each type. They are dumped as the mirror of `backends` every time
+(so the host writes them in sync with `[[backends]]`), and `Config` folds an edited one back into the
+list when it validates.
 """
 
 from __future__ import annotations
@@ -24,13 +31,28 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, Callable, Union, get_args, get_origin
 
-from pydantic import BaseModel, SecretStr, SerializerFunctionWrapHandler, create_model, field_serializer, model_serializer
+from pydantic import (BaseModel, Field, SecretStr, SerializerFunctionWrapHandler, create_model, field_serializer,
+                      model_serializer)
 from pydantic_core import PydanticUndefined
+
+from ...config.backend_forms import form_class, form_key, forms_of
+from ...config.backend_types import BACKEND_TYPES
 
 
 def sdk_model(config_cls: type[BaseModel], base: type[BaseModel]) -> type[BaseModel]:
     """A subclass of `config_cls` and `base` whose nested models are `base` subclasses as well."""
+    if "backends" in config_cls.model_fields:
+        config_cls = _with_backend_forms(config_cls)
     return _Copier(base).model(config_cls)
+
+
+def _with_backend_forms(config_cls: type[BaseModel]) -> type[BaseModel]:
+    """`config_cls` plus the backend form sections, for the schema; their values come from `_sdk_dump`."""
+    forms = {form_key(kind): (form_class(kind), Field(default_factory=form_class(kind))) for kind in BACKEND_TYPES}
+    with_forms = create_model(config_cls.__name__, __base__=config_cls, __module__=config_cls.__module__, **forms)
+    with_forms.__doc__ = config_cls.__doc__
+    with_forms.__qualname__ = config_cls.__qualname__
+    return with_forms
 
 
 class _Copier:
@@ -54,7 +76,7 @@ class _Copier:
             new_info.default = PydanticUndefined
             fields[name] = (annotation, new_info)
         secrets = [name for name, info in cls.model_fields.items() if _mentions_secret(info.annotation)]
-        serializers: dict[str, Any] = {"_without_none": model_serializer(mode="wrap")(_without_none)}
+        serializers: dict[str, Any] = {"_sdk_dump": model_serializer(mode="wrap")(_sdk_dump)}
         if secrets:
             serializers["_plain_secrets"] = field_serializer(*secrets)(_plain_secret)
         copied = create_model(
@@ -127,6 +149,14 @@ def _plain_secret(self: BaseModel, value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
-def _without_none(self: BaseModel, handler: SerializerFunctionWrapHandler) -> Any:
+def _sdk_dump(self: BaseModel, handler: SerializerFunctionWrapHandler) -> Any:
     data = handler(self)
-    return {key: value for key, value in data.items() if value is not None} if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        return data
+    if form_key(next(iter(BACKEND_TYPES))) in type(self).model_fields:
+        data.update({key: _none_as_empty(form) for key, form in forms_of(self.backends).items()})
+    return _none_as_empty(data)
+
+
+def _none_as_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: "" if value is None else value for key, value in data.items()}

@@ -14,14 +14,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
-import tomli_w
-
-from ..redaction import redact
-from . import legacy
-from .load import ConfigError, load_config_data, parse_toml
-from .model import CONFIG_VERSION
+from ...redaction import redact
+from ...config import legacy
+from ...config.load import ConfigError, load_config_data, parse_toml
+from ...config.migration import render_migrated
+from ...config.model import CONFIG_VERSION
 
 import tomllib
 
@@ -36,19 +35,6 @@ class Adoption:
     backup: Optional[Path] = None
     notes: list[str] = field(default_factory=list)  # migration notes and unknown-key warnings
     error: str = ""  # one line naming the key, when the file cannot be used
-
-
-def render_migrated(raw: Mapping[str, Any], source: str) -> tuple[str, list[str]]:
-    """A classic config as the TOML text of this plugin's config, and the migration notes.
-
-    Raises ConfigError when the result would not be a valid config.
-    """
-    load_config_data(raw)  # validates the migrated form; errors name the classic keys
-    new, notes = legacy.migrate(raw)
-    header = [f"# Migrated from a classic MaiBot_LLM2pic config by {source}.",
-              "# See config.example.toml for every option."]
-    header += [f"# note: {note}" for note in notes]
-    return "\n".join(header) + "\n\n" + tomli_w.dumps(new), notes
 
 
 def adopt_config_file(path: Path, *, now: float | None = None) -> Adoption:

@@ -22,7 +22,7 @@ from ...drawing.service import DrawingService
 from ...phrases import MISCONFIGURED
 from ...prompt.parse import truthy
 from ...prompt.types import ChatMessage, Persona, PromptInput
-from ..maibot.host import forward_logs  # host-neutral (imports nothing of MaiBot)
+from ..log_forwarding import forward_logs
 from .chat import AstrBotChat, astrbot_llm
 from .config_map import host_settings, load_page
 from .history import messages_from_history

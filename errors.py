@@ -14,6 +14,7 @@ from .reasons import one_line
 from .redaction import redact
 from .server_numbers import server_number
 from .phrases import (CONTENT_REJECTED, DEADLINE, ERROR, IMAGING_FAILED, MISCONFIGURED, NOT_UNDERSTOOD, UNAVAILABLE, UNSAFE_IMAGE_ADDRESS, quota_used_up)
+from .phrases import NO_REFERENCE_BACKEND, REFERENCE_UNUSABLE
 
 # One taxonomy for every backend. `detail` is for the log (redacted and made one line on construction);
 # `user_message` is the Chinese sentence for the chat and never contains upstream text.
@@ -133,3 +134,31 @@ class UnsafeURLError(ProtocolError):
     """A download was refused: not http(s), or the host is loopback/private/link-local/metadata, or too many redirects."""
 
     default_user_message = UNSAFE_IMAGE_ADDRESS
+
+
+# --- reference images -------------------------------------------------------------------------
+
+
+class ReferenceImageError(ImagingError):
+    """An image from the chat cannot be used as a reference: too big, too many pixels, not an image,
+    from a refused address, or its download failed. The job stops before any backend runs.
+
+    `reason` names the cause for callers and tests: "too_big", "too_many_pixels", "not_image",
+    "unsafe_url", "download_failed", "too_many".
+    """
+
+    default_user_message = REFERENCE_UNUSABLE
+
+    def __init__(self, detail: str, *, reason: str, **kwargs: Any) -> None:
+        kwargs.setdefault("backend", "reference")
+        super().__init__(detail, **kwargs)
+        self.reason = reason
+
+
+# Raised by the chain (never retried on another backend): drawing without the reference would
+# ignore what the user asked for.
+class ReferenceUnsupported(ConfigurationError):
+    """The job has reference images and no enabled backend can take them (or the one asked cannot)."""
+
+    kind = "no-reference-backend"
+    default_user_message = NO_REFERENCE_BACKEND

@@ -167,3 +167,31 @@ def images_note(granted: int, asked: int, requested: int, cap: int) -> str:
 def fewer_images(delivered: int, asked: int) -> str:
     """After a request for several images that delivered only some; only those count against the quota."""
     return f"只画成了 {delivered} 张（共要了 {asked} 张），其余的没画出来，只按 {delivered} 张计数。"
+
+
+# --- reference images and several images (imaging/reference.py, backends/chain.py) -----------------
+REFERENCE_UNUSABLE = "这张参考图用不了，换一张试试吧。"
+REFERENCE_TOO_BIG = "参考图太大了，换一张小一点的图吧。"
+REFERENCE_NOT_IMAGE = "发来的不是能识别的图片，换一张试试吧。"
+REFERENCE_UNSAFE_ADDRESS = "这张图片的地址不安全，已拒绝下载。"
+REFERENCE_DOWNLOAD_FAILED = "参考图下载失败了，稍后再试试吧。"
+NO_REFERENCE_BACKEND = "现在能用的画图服务都不支持参考图，没法照着图片画，可以换成文字描述再试试。"
+
+
+def too_many_references(limit: int) -> str:
+    return f"参考图太多了，一次最多 {limit} 张。"
+
+
+def backend_skipped_for_references(name: str) -> str:
+    """A progress note: this backend cannot take the job's reference images."""
+    return f"{name} 不支持参考图，跳过"
+
+
+def images_so_far(done: int, wanted: int) -> str:
+    """A progress note while several images are drawn one call at a time."""
+    return f"已画好 {done}/{wanted} 张"
+
+
+def images_partial(done: int, wanted: int) -> str:
+    """A progress note when a later image failed and the job ends with those already drawn."""
+    return f"只画好了 {done}/{wanted} 张，其余的没画成"

@@ -26,6 +26,9 @@ class GenerationRequest:
     seed: Optional[int] = None  # None: the backend picks one (and reports it)
     count: int = 1
     reference_images: tuple[bytes, ...] = ()
+    # True: a backend that cannot take the references is skipped (drawing without them would ignore
+    # the user's picture). False: they are a hint (the selfie look) and such a backend draws from text.
+    references_required: bool = True
 
     def aspect_ratio(self) -> float:
         if self.width and self.height:
@@ -107,7 +110,18 @@ class Backend(abc.ABC):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
-        """Produce images or raise a BackendError. Cancellation stops the remote job best effort."""
+        """Produce images or raise a BackendError. Cancellation stops the remote job best effort.
+
+        One call is one request to the server: a backend that can draw several images at once
+        (n, batch_size, a num_images input) asks for up to `request.count`; one that cannot returns
+        one. The chain calls again, with a new seed, for the rest (never the backend itself)."""
+
+    async def takes_references(self) -> bool:
+        """Whether `generate` uses `GenerationRequest.reference_images`. A backend that cannot raises
+        ReferenceUnsupported when asked with references; the chain asks this first and skips it.
+        Backends that must look at the server first (a Gradio app's inputs) may do I/O here and
+        raise a BackendError like `generate`."""
+        return False
 
     @abc.abstractmethod
     async def probe(self) -> BackendReport:

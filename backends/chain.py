@@ -6,30 +6,40 @@ a cost-safe rule for paid requests, and a per-backend circuit breaker.
 - quota / configuration / protocol failure → the next backend at once;
 - content rejected → stop: another backend must not be used to get around a safety refusal;
 - a paid request whose outcome is unknown (sent, then the answer was lost) is never resent, and
-  no other paid backend is tried for the same job: the user may already have been charged.
+  no other paid backend is tried for the same job: the user may already have been charged;
+- several images (`count`): the backend that drew first is asked again with new seeds until there
+  are enough (each call a new request whose outcome was known before); a later failure ends the
+  job with the images delivered so far;
+- reference images: backends that cannot take them are skipped; when none can, the job ends with
+  ReferenceUnsupported (one polite sentence) instead of a picture that ignores them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional, Sequence
+from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 
 from ..config.chain import ChainSection
 from ..redaction import redacted_traceback
 from .base import Backend, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
 from ..errors import (BackendError, ConfigurationError, ContentRejectedError, DeadlineReached, ProtocolError, QuotaError,
-                      TransientError)
+                      ReferenceUnsupported, TransientError)
 from .quota_groups import SharedQuotas
-from ..phrases import NO_BACKEND, OUTCOME_UNKNOWN, all_paused, backend_paused, backend_ready
+from ..phrases import (NO_BACKEND, OUTCOME_UNKNOWN, all_paused, backend_paused, backend_ready,
+                       backend_skipped_for_references, images_partial, images_so_far)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_COOLDOWN = 24 * 3600.0
+# Seeds the chain picks for further images stay below 2**31: many apps cap their seed input there.
+MAX_CHAIN_SEED = 2**31 - 1
 
 
 @dataclass
@@ -122,27 +132,46 @@ class BackendChain:
     ) -> list[GeneratedImage]:
         """Images from the first backend that succeeds; raises a BackendError when none did.
 
-        `deadline` is the whole job's budget in seconds (default: `[chain] deadline`).
+        `deadline` is the whole job's budget in seconds (default: `[chain] deadline`). With
+        `request.count` > 1 the backend that drew the first image is asked again (new seed) until
+        there are enough; a later call that fails ends the job with the images already delivered.
+        With required reference images, backends that cannot take them are skipped, and when none
+        can, ReferenceUnsupported is raised instead of drawing without them.
         """
         if not self.backends:
             raise ConfigurationError("no backend is enabled", user_message=NO_BACKEND)
         deadline_at = self._clock() + (deadline if deadline is not None else self.settings.deadline)
         errors: list[BackendError] = []
         unknown_paid: Optional[BackendError] = None
+        without_references: list[str] = []
+        paused = False
         for backend in self.backends:
             state = self._states[backend.name]
             if state.open_until > self._clock():
                 log.info("backend %s skipped: %s", backend.name, state.open_reason)
+                paused = True
                 continue
             shared_wait, shared_reason = self.shared_quotas.paused(backend, self._clock())
             if shared_wait > 0:
                 log.info("backend %s skipped for %.0fs more: %s", backend.name, shared_wait, shared_reason)
+                paused = True
                 continue
             if unknown_paid is not None and backend.paid:
                 log.info("backend %s skipped: an earlier paid request may have been charged", backend.name)
                 continue
             try:
-                images = await self._run(backend, request, progress, deadline_at)
+                asked = await self._with_references(backend, request, deadline_at)
+                if asked is None:
+                    without_references.append(backend.name)
+                    self._skip_for_references(backend, progress)
+                    continue
+                images = await self._run(backend, asked, progress, deadline_at)
+            except ReferenceUnsupported as exc:
+                # The backend found out itself (e.g. its workflow has no image input): not a failure.
+                log.info("backend %s cannot take the reference images: %s", backend.name, exc.detail)
+                without_references.append(backend.name)
+                self._skip_for_references(backend, progress)
+                continue
             except ContentRejectedError as exc:
                 log.info("backend %s refused the content: %s", backend.name, exc.detail)
                 raise
@@ -161,8 +190,72 @@ class BackendChain:
                     progress(ProgressEvent("log", backend=backend.name, message=OUTCOME_UNKNOWN))
                 continue
             self._states[backend.name] = _BreakerState()
-            return images
+            return await self._the_rest(backend, asked, images, progress, deadline_at)
+        if without_references and not errors and not paused and unknown_paid is None:
+            raise ReferenceUnsupported(f"no backend takes reference images (skipped: {', '.join(without_references)})")
         raise self._final_error(errors, unknown_paid)
+
+    # --- reference images ---------------------------------------------------------------------
+
+    async def _with_references(self, backend: Backend, request: GenerationRequest,
+                               deadline_at: float) -> Optional[GenerationRequest]:
+        """The request to send this backend: as it is when the backend takes the references (or there
+        are none); without them when they are only a hint; None when it must be skipped."""
+        if not request.reference_images:
+            return request
+        remaining = deadline_at - self._clock()
+        if remaining <= 0:
+            raise _DeadlineReached(DeadlineReached("job deadline reached before the backend was tried",
+                                                   backend=backend.name))
+        try:
+            takes = await asyncio.wait_for(self._call(backend, backend.takes_references()), remaining)
+        except asyncio.TimeoutError:
+            raise _DeadlineReached(DeadlineReached("job deadline reached while the backend was looked at",
+                                                   backend=backend.name)) from None
+        if takes:
+            return request
+        if request.references_required:
+            return None
+        log.info("backend %s cannot take reference images; it draws from the text alone", backend.name)
+        return dataclasses.replace(request, reference_images=())
+
+    def _skip_for_references(self, backend: Backend, progress: ProgressCallback) -> None:
+        log.info("backend %s skipped: it cannot take reference images", backend.name)
+        progress(ProgressEvent("log", backend=backend.name, message=backend_skipped_for_references(backend.name)))
+
+    # --- several images -----------------------------------------------------------------------
+
+    async def _the_rest(self, backend: Backend, request: GenerationRequest, images: list[GeneratedImage],
+                        progress: ProgressCallback, deadline_at: float) -> list[GeneratedImage]:
+        """`request.count` images: the first call's, then further calls to the same backend with new
+        seeds (each a new request, whose outcome is known before the next is sent). A call that fails
+        ends the job with what was delivered: the images already drawn (maybe paid for) are kept."""
+        wanted = max(1, request.count)
+        delivered = list(images[:wanted])
+        while len(delivered) < wanted:
+            progress(ProgressEvent("log", backend=backend.name, message=images_so_far(len(delivered), wanted)))
+            follow = dataclasses.replace(request, count=wanted - len(delivered),
+                                         seed=next_seed(request.seed, len(delivered)))
+            try:
+                more = await self._run(backend, follow, progress, deadline_at)
+            except _DeadlineReached as reached:
+                self._partial(backend, delivered, wanted, reached.error, progress)
+                break
+            except BackendError as exc:
+                if not isinstance(exc, (ContentRejectedError, ReferenceUnsupported)):
+                    self._record_failure(backend, exc)
+                    self._pause_shared_quota(backend, exc)
+                self._partial(backend, delivered, wanted, exc, progress)
+                break
+            delivered.extend(more[:wanted - len(delivered)])
+        return delivered
+
+    def _partial(self, backend: Backend, delivered: list[GeneratedImage], wanted: int, error: BackendError,
+                 progress: ProgressCallback) -> None:
+        log.warning("backend %s: image %d of %d failed (%s); the job ends with the %d delivered",
+                    backend.name, len(delivered) + 1, wanted, error, len(delivered))
+        progress(ProgressEvent("log", backend=backend.name,
+                               message=images_partial(len(delivered), wanted)))
 
     async def _run(self, backend: Backend, request: GenerationRequest, progress: ProgressCallback,
                    deadline_at: float) -> list[GeneratedImage]:
@@ -201,10 +294,16 @@ class BackendChain:
 
     async def _generate(self, backend: Backend, request: GenerationRequest,
                         progress: ProgressCallback) -> list[GeneratedImage]:
-        """The backend's images; an exception outside the taxonomy (a bug, or an answer its edge did
+        images = await self._call(backend, backend.generate(request, progress))
+        if not images:
+            raise ProtocolError("the backend returned no image", backend=backend.name)
+        return images
+
+    async def _call(self, backend: Backend, work: Awaitable[T]) -> T:
+        """A backend's coroutine; an exception outside the taxonomy (a bug, or an answer its edge did
         not map) is that backend's failure, logged with its traceback, never the whole job's."""
         try:
-            return await backend.generate(request, progress)
+            return await work
         except BackendError:
             raise
         except asyncio.TimeoutError as exc:
@@ -275,3 +374,12 @@ class BackendChain:
 def _own_message(error: BackendError) -> Optional[str]:
     """The error's message if the backend wrote a specific one, else None."""
     return error.user_message if error.user_message != type(error).default_user_message else None
+
+
+def next_seed(seed: Optional[int], delivered: int) -> int:
+    """The seed of a further request after `delivered` images: the given seed plus that many (a
+    reproducible series that does not repeat a batch's seed + 1, + 2, …), else a fresh random one
+    (None would let some apps repeat their fixed default)."""
+    if seed is not None and seed >= 0:
+        return (seed + delivered) % (MAX_CHAIN_SEED + 1)
+    return random.randint(0, MAX_CHAIN_SEED)

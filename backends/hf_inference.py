@@ -17,7 +17,8 @@ import httpx
 
 from ..redaction import redact
 from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
-from ..errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
+from ..errors import (BackendError, ConfigurationError, ContentRejectedError, ProtocolError, QuotaError,
+                      ReferenceUnsupported, TransientError)
 from ..server_numbers import server_number
 from .edge import send_capped
 from .http import error_for_status, is_html, retry_after_seconds
@@ -70,10 +71,9 @@ class HFInferenceBackend(Backend):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
-        images = []
-        for _ in range(max(1, request.count)):
-            images.append(await self._one(request, progress))
-        return images
+        if request.reference_images and request.references_required:
+            raise ReferenceUnsupported("the HF Inference text-to-image task takes no input image", backend=self.name)
+        return [await self._one(request, progress)]  # one image per request: the chain asks again for more
 
     async def _one(self, request: GenerationRequest, progress: ProgressCallback) -> GeneratedImage:
         what = f"POST /models/{self.config.model}"

@@ -15,7 +15,7 @@ from .addresses import Resolver
 from ..config.secrets import secret_from
 from ..reasons import one_line
 from ..redaction import redact
-from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
+from .base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
 from ..errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError
 from .decode import decode_base64, decode_json
 from .edge import download_image, map_transport_errors, send_capped
@@ -97,19 +97,19 @@ class OpenAIBackend(Backend):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
+        """One request: up to `count` images where the model takes `n` (the chain asks again for the rest)."""
         wanted = max(1, request.count)
-        images: list[GeneratedImage] = []
-        while len(images) < wanted:
-            if self.config.mode == "chat":
-                batch = await self._chat(request)
-            elif request.reference_images:
-                batch = await self._edit(request, min(wanted - len(images), max_n(self.family)))
-            else:
-                batch = await self._generations(request, min(wanted - len(images), max_n(self.family)))
-            images.extend(batch)
-            if images and len(images) < wanted:
-                progress(ProgressEvent("step", backend=self.name, step=len(images), total=wanted))
+        if self.config.mode == "chat":
+            images = await self._chat(request)
+        elif request.reference_images:
+            images = await self._edit(request, min(wanted, max_n(self.family)))
+        else:
+            images = await self._generations(request, min(wanted, max_n(self.family)))
         return images[:wanted]
+
+    async def takes_references(self) -> bool:
+        """Chat mode sends them as image parts; images mode through /images/edits, which dall-e-3 lacks."""
+        return self.config.mode == "chat" or self.family != "dall-e-3"
 
     async def probe(self) -> BackendReport:
         what = "GET /models"

@@ -90,9 +90,13 @@ class SDWebUIBackend(Backend):
 
     # --- the interface ------------------------------------------------------------------------
 
+    async def takes_references(self) -> bool:
+        return True  # /sdapi/v1/img2img with init_images
+
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback = no_progress
     ) -> list[GeneratedImage]:
+        """One request; `count` images as one batch (batch_size), the seeds following the first."""
         return await within_timeout(self._generate(request, progress), self.config.timeout, backend=self.name)
 
     async def _generate(self, request: GenerationRequest, progress: ProgressCallback) -> list[GeneratedImage]:

@@ -8,6 +8,7 @@ itself. Sending the result is the caller's business.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -101,8 +102,10 @@ async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[
             references = (await read_reference_image(image_prompt.reference_image),)
         except (OSError, ValueError) as exc:
             log.warning("selfie reference image not used: %s", exc)
-    return request_from(image_prompt, width=generation.width or None, height=generation.height or None,
-                        seed=seed, count=count, reference_images=references)
+    request = request_from(image_prompt, width=generation.width or None, height=generation.height or None,
+                           seed=seed, count=count, reference_images=references)
+    # The selfie reference only keeps the look consistent: a backend without image input draws from text.
+    return dataclasses.replace(request, references_required=False) if references else request
 
 
 def request_from(image_prompt: ImagePrompt, *, seed: Optional[int] = None, width: Optional[int] = None,

@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from llm2pic.backends.base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressEvent, no_progress
-from llm2pic.errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
+from llm2pic.errors import (ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, ReferenceUnsupported,
+                            TransientError)
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.hf_inference import HFInferenceBackend
 from llm2pic.backends.openai import OpenAIBackend
@@ -368,3 +369,153 @@ async def test_retry_after_headers_from_a_server_are_bounded(header):
     assert error.retry_after is None or 0 <= error.retry_after <= 24 * 3600
     images = await chain(Scripted("a", error), Scripted("b"), max_retry_after=60).generate(REQUEST)
     assert images and error.user_message
+
+
+# --- reference images and several images ------------------------------------------------------
+
+
+class Drawer(Backend):
+    """A backend that records every request and returns up to `per_call` images (each tagged with
+    its seed); `outcomes` may script an exception for a given call (1-based)."""
+
+    def __init__(self, name: str, *, takes: bool = True, per_call: int = 1, paid: bool = False,
+                 fail: dict | None = None) -> None:
+        self.name, self.takes, self.per_call, self.paid = name, takes, per_call, paid
+        self.fail = fail or {}
+        self.requests: list[GenerationRequest] = []
+
+    async def takes_references(self) -> bool:
+        return self.takes
+
+    async def generate(self, request, progress=no_progress):
+        self.requests.append(request)
+        outcome = self.fail.get(len(self.requests))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        base = request.seed if request.seed is not None else 7
+        return [GeneratedImage(PNG + bytes([len(self.requests), index]), "image/png", self.name, seed=base + index)
+                for index in range(min(self.per_call, request.count))]
+
+    async def probe(self):
+        return BackendReport(self.name, True, "ok")
+
+
+REFERENCE = GenerationRequest("make it snow", reference_images=(PNG,))
+
+
+async def test_backends_that_cannot_take_references_are_skipped_with_a_note():
+    events: list[ProgressEvent] = []
+    text_only, editor = Drawer("text-only", takes=False), Drawer("editor")
+    running = chain(text_only, editor, breaker_failures=1)
+    images = await running.generate(REFERENCE, events.append)
+    assert images[0].backend == "editor" and text_only.requests == []
+    assert editor.requests[0].reference_images == (PNG,)
+    assert ProgressEvent("log", backend="text-only", message="text-only 不支持参考图，跳过") in events
+    # Not a failure: the skipped backend's breaker is untouched, and a job without references uses it.
+    assert running.status()[0].consecutive_failures == 0 and running.status()[0].available
+    assert (await running.generate(GenerationRequest("a fox")))[0].backend == "text-only"
+
+
+async def test_when_no_backend_takes_references_the_job_ends_with_one_polite_sentence():
+    first, second = Drawer("a", takes=False), Drawer("b", takes=False)
+    with pytest.raises(ReferenceUnsupported) as caught:
+        await chain(first, second).generate(REFERENCE)
+    assert first.requests == second.requests == []
+    message = caught.value.user_message
+    assert message.count("。") == 1 and "参考图" in message and isinstance(caught.value, ConfigurationError)
+
+
+async def test_a_backend_that_finds_out_while_working_is_skipped_too():
+    unsure = Drawer("unsure", fail={1: ReferenceUnsupported("workflow has no LoadImage", backend="unsure")})
+    editor = Drawer("editor")
+    running = chain(unsure, editor)
+    assert (await running.generate(REFERENCE))[0].backend == "editor"
+    assert running.status()[0].consecutive_failures == 0
+
+
+async def test_a_failing_reference_backend_is_reported_as_itself_not_as_no_reference_backend():
+    text_only, editor = Drawer("text-only", takes=False), Drawer("editor", fail={1: QuotaError("used up")})
+    with pytest.raises(QuotaError):
+        await chain(text_only, editor).generate(REFERENCE)
+
+
+async def test_hint_references_are_dropped_for_a_backend_that_cannot_take_them():
+    text_only = Drawer("text-only", takes=False)
+    selfie = GenerationRequest("selfie", reference_images=(PNG,), references_required=False)
+    images = await chain(text_only).generate(selfie)
+    assert len(images) == 1 and text_only.requests[0].reference_images == ()
+
+
+async def test_a_batch_backend_is_asked_once_for_several_images():
+    events: list[ProgressEvent] = []
+    batch = Drawer("batch", per_call=4)
+    images = await chain(batch).generate(GenerationRequest("cats", count=3), events.append)
+    assert len(images) == 3 and len(batch.requests) == 1 and batch.requests[0].count == 3
+    assert not [event for event in events if "已画好" in event.message]
+
+
+async def test_a_one_at_a_time_backend_is_asked_again_with_new_seeds():
+    events: list[ProgressEvent] = []
+    single = Drawer("single")
+    images = await chain(single).generate(GenerationRequest("cats", count=3, seed=40), events.append)
+    assert [r.seed for r in single.requests] == [40, 41, 42] and [r.count for r in single.requests] == [3, 2, 1]
+    assert [image.seed for image in images] == [40, 41, 42] and len({image.data for image in images}) == 3
+    assert [e.message for e in events if "已画好" in e.message] == ["已画好 1/3 张", "已画好 2/3 张"]
+    unseeded = Drawer("unseeded")
+    await chain(unseeded).generate(GenerationRequest("cats", count=3))
+    seeds = [r.seed for r in unseeded.requests]
+    assert seeds[0] is None and len(set(seeds[1:])) == 2 and all(0 <= s < 2**31 for s in seeds[1:])
+
+
+async def test_a_partial_batch_continues_after_the_batchs_seeds():
+    # Two of four come back (seeds 100, 101): the next request starts at 102, not at 101 again.
+    halves = Drawer("halves", per_call=2)
+    images = await chain(halves).generate(GenerationRequest("cats", count=4, seed=100))
+    assert [r.seed for r in halves.requests] == [100, 102] and [i.seed for i in images] == [100, 101, 102, 103]
+
+
+async def test_a_later_failure_returns_what_was_delivered_and_counts_against_the_backend(caplog):
+    events: list[ProgressEvent] = []
+    flaky = Drawer("flaky", fail={2: ProtocolError("garbage")})
+    backup = Drawer("backup")
+    running = chain(flaky, backup)
+    images = await running.generate(GenerationRequest("cats", count=3), events.append)
+    assert len(images) == 1 and images[0].backend == "flaky" and backup.requests == []
+    assert running.status()[0].consecutive_failures == 1
+    assert "image 2 of 3 failed" in caplog.text
+    assert any("只画好了 1/3 张" in event.message for event in events)
+
+
+async def test_a_lost_answer_for_a_later_paid_image_is_never_resent():
+    lost = TransientError("read timeout", outcome_unknown=True)
+    paid = Drawer("paid", paid=True, fail={2: lost})
+    images = await chain(paid, max_attempts=3).generate(GenerationRequest("cats", count=3))
+    assert len(images) == 1 and len(paid.requests) == 2
+
+
+async def test_a_transient_failure_of_a_later_free_image_is_retried_within_the_attempts():
+    free = Drawer("free", fail={2: TransientError("busy")})
+    images = await chain(free, max_attempts=3).generate(GenerationRequest("cats", count=2, seed=5))
+    assert len(images) == 2 and [r.seed for r in free.requests] == [5, 6, 6]
+
+
+async def test_the_deadline_ends_several_images_with_those_delivered():
+    clock = Clock()
+
+    class Slow(Drawer):
+        async def generate(self, request, progress=no_progress):
+            clock.now += 40
+            return await super().generate(request, progress)
+
+    slow = Slow("slow")
+    images = await chain(slow, clock=clock, deadline=100).generate(GenerationRequest("cats", count=5))
+    assert len(images) == 3 and len(slow.requests) == 3
+
+
+async def test_a_backend_answering_no_image_is_a_failure_and_the_next_draws():
+    class Empty(Drawer):
+        async def generate(self, request, progress=no_progress):
+            return []
+
+    images = await chain(Empty("empty"), Drawer("next")).generate(REQUEST)
+    assert images[0].backend == "next"

@@ -17,7 +17,7 @@ from PIL import Image
 from fake_comfyui import FakeComfyUI, png
 from loopback_server import serve
 from llm2pic.backends.base import GenerationRequest, ProgressEvent
-from llm2pic.errors import ConfigurationError
+from llm2pic.errors import ConfigurationError, ReferenceUnsupported
 from llm2pic.backends.chain import BackendChain
 from llm2pic.backends.comfyui.backend import ComfyUIBackend
 from llm2pic.backends.comfyui.workflow import load_workflow
@@ -299,17 +299,56 @@ IMG2IMG = {
 }
 
 
+async def chain_draw(backend, request):
+    try:
+        return await BackendChain([backend]).generate(request)
+    finally:
+        await backend.api.client.aclose()
+
+
 async def test_reference_image_is_uploaded_and_count_without_batch_input_runs_again(fake, url, tmp_path):
+    # No batch input: one prompt per call, and the chain queues the second with a new seed.
     reference = png(32, 32, (1, 2, 3))
-    images = await draw(backend_for(url, workflow=write(tmp_path, IMG2IMG)),
-                        GenerationRequest("make it night", negative_prompt="day", reference_images=(reference,),
-                                          count=2))
+    images = await chain_draw(backend_for(url, workflow=write(tmp_path, IMG2IMG)),
+                              GenerationRequest("make it night", negative_prompt="day",
+                                                reference_images=(reference,), count=2))
     [(name, data)] = fake.uploads.items()
     assert data == reference and name.startswith("llm2pic_")
     assert [body["prompt"]["2"]["inputs"]["image"] for body in fake.prompts] == [name, name]
     assert [body["prompt"]["4"]["inputs"]["text"] for body in fake.prompts] == ["make it night"] * 2
     seeds = [body["prompt"]["6"]["inputs"]["seed"] for body in fake.prompts]
     assert len(images) == 2 and seeds[0] != seeds[1]
+
+
+async def test_a_workflow_without_load_image_is_skipped_for_a_reference_and_the_job_says_so(fake, url):
+    # The default txt2img workflow has no LoadImage: nothing is queued, and the one sentence explains.
+    backend = backend_for(url)
+    assert not await backend.takes_references()
+    with pytest.raises(ReferenceUnsupported) as caught:
+        await chain_draw(backend, GenerationRequest("like this", reference_images=(png(8, 8, (1, 1, 1)),)))
+    assert fake.prompts == [] and fake.uploads == {} and "参考图" in caught.value.user_message
+    # Asked directly, the backend refuses too rather than drawing without the picture.
+    with pytest.raises(ReferenceUnsupported):
+        await draw(backend_for(url), GenerationRequest("like this", reference_images=(png(8, 8, (1, 1, 1)),)))
+    # A hint-only reference (the selfie look) is dropped, and the text alone is drawn.
+    images = await chain_draw(backend_for(url), GenerationRequest(
+        "selfie", reference_images=(png(8, 8, (1, 1, 1)),), references_required=False))
+    assert len(images) == 1 and fake.uploads == {}
+
+
+async def test_a_failed_second_prompt_keeps_the_first_image(fake, url, tmp_path):
+    backend = backend_for(url, workflow=write(tmp_path, IMG2IMG))
+
+    def break_after_the_first(event: ProgressEvent) -> None:
+        if event.message.startswith("已画好 1/"):
+            fake.fail_class = "KSampler"  # the server's sampler now raises while executing
+
+    try:
+        images = await BackendChain([backend]).generate(
+            GenerationRequest("night", reference_images=(png(16, 16, (9, 9, 9)),), count=3), break_after_the_first)
+    finally:
+        await backend.api.client.aclose()
+    assert len(images) == 1 and len(fake.prompts) == 2
 
 
 @pytest.mark.parametrize("listing", [True, False], ids=["object_info", "object_info-per-class"])

@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from llm2pic.backends.base import GenerationRequest, ProgressEvent
-from llm2pic.errors import ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, TransientError
+from llm2pic.errors import (ConfigurationError, ContentRejectedError, ProtocolError, QuotaError, ReferenceUnsupported,
+                            TransientError)
 from llm2pic.backends.hf_inference import HFInferenceBackend
 from llm2pic.backends.registry import build_backend, make_client
 from llm2pic.config.backends import HFInferenceBackendConfig
@@ -158,3 +159,19 @@ async def test_probe_spends_nothing():
         with respx.mock(assert_all_called=False):
             report = await HFInferenceBackend(config, client, environ={}).probe()
     assert not report.ok and "token" in report.summary
+
+
+async def test_one_image_per_call_and_no_reference_images():
+    ok = httpx.Response(200, content=JPEG, headers={"content-type": "image/jpeg"})
+    images, route, _ = await run(ok, GenerationRequest("foxes", count=3))
+    assert len(images) == 1 and route.call_count == 1  # the chain asks again for the others
+    async with httpx.AsyncClient() as client:
+        backend = HFInferenceBackend(HFInferenceBackendConfig(token=TOKEN), client, environ={})
+        assert not await backend.takes_references()
+        with respx.mock(assert_all_called=False) as router:
+            route = router.post(URL).mock(return_value=ok)
+            with pytest.raises(ReferenceUnsupported):
+                await backend.generate(GenerationRequest("like this", reference_images=(JPEG,)))
+    assert route.call_count == 0
+    hinted, route, _ = await run(ok, GenerationRequest("selfie", reference_images=(JPEG,), references_required=False))
+    assert len(hinted) == 1 and route.call_count == 1

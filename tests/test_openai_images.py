@@ -11,7 +11,8 @@ import pytest
 import respx
 
 from llm2pic.backends.base import GenerationRequest
-from llm2pic.errors import ProtocolError, TransientError
+from llm2pic.backends.chain import BackendChain
+from llm2pic.errors import ProtocolError, ReferenceUnsupported, TransientError
 from llm2pic.backends.openai import OpenAIBackend
 from llm2pic.backends.openai_params import images_body, model_family, size_for
 from llm2pic.config.backends import OpenAIBackendConfig
@@ -94,15 +95,56 @@ async def test_gpt_image_request_and_b64_answer():
 
 
 async def test_dall_e_3_sends_one_request_per_image_with_response_format():
+    # dall-e-3 takes n=1 only: the backend asks once, the chain asks again (with a new seed) for the second.
     openai, client = backend(model="dall-e-3")
     with respx.mock() as router:
         route = router.post("https://api.openai.com/v1/images/generations").respond(200, json=images_answer(PNG))
-        images = await openai.generate(GenerationRequest("a fox", count=2))
+        assert len(await openai.generate(GenerationRequest("a fox", count=2))) == 1
+        images = await BackendChain([openai]).generate(GenerationRequest("a fox", count=2))
     await client.aclose()
-    assert route.call_count == 2 and len(images) == 2
+    assert route.call_count == 3 and len(images) == 2
     body = json.loads(route.calls.last.request.content)
     assert body["n"] == 1 and body["response_format"] == "b64_json" and body["size"] == "1024x1024"
     assert "output_format" not in body
+
+
+async def test_dall_e_3_cannot_take_references_and_the_chain_says_so_in_one_sentence():
+    openai, client = backend(model="dall-e-3")
+    with respx.mock(assert_all_called=False) as router:
+        edits = router.post("https://api.openai.com/v1/images/edits").respond(200, json=images_answer(PNG))
+        generations = router.post("https://api.openai.com/v1/images/generations").respond(
+            200, json=images_answer(PNG))
+        with pytest.raises(ReferenceUnsupported) as caught:
+            await BackendChain([openai]).generate(GenerationRequest("like this", reference_images=(PNG,)))
+    await client.aclose()
+    assert edits.call_count == generations.call_count == 0
+    assert caught.value.user_message.count("。") == 1 and "参考图" in caught.value.user_message
+
+
+async def test_several_edits_are_one_request_with_n_and_the_references_each_time():
+    openai, client = backend(model="gpt-image-1")
+    with respx.mock() as router:
+        route = router.post("https://api.openai.com/v1/images/edits").mock(side_effect=[
+            httpx.Response(200, json=images_answer(PNG, JPEG)), httpx.Response(200, json=images_answer(PNG))])
+        images = await BackendChain([openai]).generate(
+            GenerationRequest("make it snow", reference_images=(PNG,), count=3))
+    await client.aclose()
+    # The first request asks for 3 and gets 2; the second asks for the missing one.
+    assert len(images) == 3 and route.call_count == 2
+    assert [b'name="n"\r\n\r\n3' in route.calls[0].request.content,
+            b'name="n"\r\n\r\n1' in route.calls[1].request.content] == [True, True]
+    assert all(call.request.content.count(b'name="image[]"') == 1 for call in route.calls)
+
+
+async def test_a_lost_answer_for_the_second_paid_image_is_not_resent_and_the_first_is_kept():
+    openai, client = backend(model="dall-e-3", paid=True)
+    with respx.mock() as router:
+        route = router.post("https://api.openai.com/v1/images/generations").mock(side_effect=[
+            httpx.Response(200, json=images_answer(PNG)), httpx.ReadTimeout("lost"),
+            httpx.Response(200, json=images_answer(JPEG))])
+        images = await BackendChain([openai]).generate(GenerationRequest("a fox", count=3))
+    await client.aclose()
+    assert route.call_count == 2 and [image.data for image in images] == [PNG]
 
 
 async def test_gpt_image_asks_for_several_images_in_one_request():

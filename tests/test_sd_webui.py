@@ -313,3 +313,31 @@ async def test_extra_with_n_iter_takes_all_images_and_odd_counts_are_not_a_crash
     with pytest.raises(ConfigurationError) as caught:  # FastAPI refuses the type; we do not crash on it
         await draw(backend_for(url, extra={"batch_size": "many"}))
     assert "batch_size" in caught.value.detail
+
+
+async def test_a_chat_reference_goes_to_img2img_and_several_images_are_one_batch(fake, url):
+    reference = png(48, 32, (10, 200, 10))
+    backend = backend_for(url)
+    try:
+        assert await backend.takes_references()
+        images = await BackendChain([backend]).generate(
+            GenerationRequest("make it winter", seed=9, count=3, reference_images=(reference,)))
+    finally:
+        await backend._client.aclose()
+    [(mode, _auth, body)] = fake.requests  # one request: the batch carried all three
+    assert mode == "img2img" and body["batch_size"] == 3 and body["init_images"] == [
+        base64.b64encode(reference).decode()]
+    assert [image.seed for image in images] == [9, 10, 11]
+
+
+async def test_an_out_of_memory_batch_fails_and_the_chain_keeps_nothing_it_did_not_get(fake, url):
+    # A later request of several images failing is covered in test_chain; here the WebUI's own
+    # refusal of a too-large batch is one failed call, with no partial images invented.
+    fake.oom_pixels = 600 * 600
+    backend = backend_for(url)
+    try:
+        with pytest.raises(ConfigurationError):
+            await BackendChain([backend]).generate(GenerationRequest("cats", width=512, height=512, count=2))
+    finally:
+        await backend._client.aclose()
+    assert [(mode, body["batch_size"]) for mode, _, body in fake.requests] == [("txt2img", 2)]  # never resent

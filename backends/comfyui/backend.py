@@ -23,7 +23,7 @@ import httpx
 from ...redaction import redact
 from ...config.secrets import secret_from
 from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, no_progress
-from ...errors import BackendError, ConfigurationError, ProtocolError
+from ...errors import BackendError, ConfigurationError, ProtocolError, ReferenceUnsupported
 from ..selfhosted import best_effort, encode_base64, random_seed, within_timeout
 from .api import ComfyAPI
 from .watch import Outcome, Watcher, open_websocket
@@ -90,28 +90,29 @@ class ComfyUIBackend(Backend):
         if request.reference_images:
             if "image" in targets:
                 values["image"] = await self.api.upload(request.reference_images[0])
-            else:
-                log.info("%s: workflow has no LoadImage node; the reference image is not used", self.name)
+            elif request.references_required:
+                raise ReferenceUnsupported(f"workflow {workflow.source} has no LoadImage node for the reference",
+                                           backend=self.name)
         seed = request.seed if request.seed is not None else random_seed()
         # Without a seed input we can change, a repeated request is the identical graph: ComfyUI
         # answers it from its cache, so it takes the fixed-seed path that never comes back empty.
         repeatable = request.seed is not None or "seed" not in targets
-        batched = "batch" in targets
-        runs = [count] if batched else [1] * count
-        images: list[GeneratedImage] = []
-        for index, batch in enumerate(runs):
-            run_seed = seed + index if request.seed is not None else (seed if index == 0 else random_seed())
-            values.update(seed=run_seed, batch=batch)
-            graph = workflow.fill(values)
-            found = await self._images(await self._run(graph, progress, fixed_seed=repeatable),
-                                       limit=batch)
-            for image in found:
-                image.seed = run_seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)
-                images.append(image)
+        # One prompt per call: `count` images as one latent batch where the workflow has a batch
+        # input, else one (the chain queues another with a new seed for the next).
+        batch = count if "batch" in targets else 1
+        values.update(seed=seed, batch=batch)
+        graph = workflow.fill(values)
+        images = await self._images(await self._run(graph, progress, fixed_seed=repeatable), limit=batch)
+        for image in images:
+            image.seed = seed  # a batch shares one seed (ComfyUI draws the batch's noise from it)
         if not images:
             raise ProtocolError("the workflow finished without any image output (no SaveImage/PreviewImage?)",
                                 backend=self.name)
-        return images[:count]
+        return images
+
+    async def takes_references(self) -> bool:
+        """Whether the workflow has a LoadImage node (reading the workflow file on first use)."""
+        return "image" in self.workflow.roles.targets
 
     def _pixels(self) -> int:
         if self.config.pixels:

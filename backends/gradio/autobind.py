@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from .choose import is_negative, prompt_parameter
 from .discovery import Endpoint, Parameter
+from .upload import first_reference_input
 
 _SIZE = re.compile(r"(\d{2,5})\s*[x×*X✕]\s*(\d{2,5})|\(\s*(\d{2,5})\s*,\s*(\d{2,5})\s*\)")
 _RATIO = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*[:：/]\s*(\d{1,2}(?:\.\d+)?)(?![\d.])"
@@ -27,6 +28,9 @@ _SHAPE_LABEL = re.compile(r"ratio|aspect|orient|比例|方向|画幅|尺寸|size
 _SIZE_LABEL = re.compile(r"resolution|ratio|aspect|size|dimension|分辨率|尺寸|比例|画幅|大小", re.I)
 _SEED = re.compile(r"^seed$|^seed[ _]|种子", re.I)
 _RANDOMIZE = re.compile(r"random|随机", re.I)
+_COUNT = re.compile(r"num_?images|num_?outputs|num_?samples|number[ _]of[ _](images|outputs|samples|pictures)"
+                    r"|batch[ _]?(size|count)|n_images|image[ _]count|images? per|图片数量|生成数量|出图数量|张数"
+                    r"|^n$|^num$", re.I)
 _NUMBERS = frozenset({"slider", "number"})
 _CHOICES = frozenset({"dropdown", "radio"})
 SIZE_TEMPLATES = ("{width}", "{height}", "{resolution}", "{aspect}")
@@ -91,6 +95,10 @@ def auto_inputs(endpoint: Endpoint, configured: dict[str, Any]) -> dict[str, Any
         bind(controls.height, "{height}")
         bind(controls.resolution, "{resolution}")
         bind(controls.ratio, "{aspect}")
+    if "{image}" not in texts:
+        bind(first_reference_input(endpoint), "{image}")
+    if "{count}" not in texts:
+        bind(count_parameter(endpoint), "{count}")
     if "{seed}" not in texts:
         seed = next((p for p in endpoint.parameters if p.in_api and p.kind in _NUMBERS and _matches(_SEED, p)), None)
         if seed is not None:
@@ -98,6 +106,18 @@ def auto_inputs(endpoint: Endpoint, configured: dict[str, Any]) -> dict[str, Any
             bind(next((p for p in endpoint.parameters if p.in_api and p.kind == "checkbox"
                        and _matches(_RANDOMIZE, p)), None), False)
     return {**bound, **configured}
+
+
+def count_parameter(endpoint: Endpoint) -> Optional[Parameter]:
+    """A number input that says how many images one call draws ("Number of images", batch size)."""
+    for parameter in endpoint.parameters:
+        if not parameter.in_api or not _matches(_COUNT, parameter):
+            continue
+        if parameter.kind in _NUMBERS and (parameter.maximum is None or parameter.maximum >= 2):
+            return parameter
+        if parameter.kind in _CHOICES and numeric_choices(parameter):
+            return parameter
+    return None
 
 
 def key_for(endpoint: Endpoint, index: int) -> str:

@@ -17,19 +17,21 @@ import httpx
 from ...config.secrets import secret_from, url_credentials
 from ...redaction import redact, redacted_traceback
 from ..base import Backend, BackendReport, GeneratedImage, GenerationRequest, ProgressCallback, ProgressEvent, no_progress
-from ...errors import BackendError, ConfigurationError, ContentRejectedError, ProtocolError, TransientError
+from ...errors import (BackendError, ConfigurationError, ContentRejectedError, ProtocolError, ReferenceUnsupported,
+                       TransientError)
 from ..edge import map_transport_errors, transport_error, was_not_sent
 from ..quota_groups import zero_gpu_group
 from ..http import error_for_status, read_capped
 from ...imaging.formats import sniff_image_mime
-from .autobind import auto_inputs
-from .choose import Choice, choose_endpoint
-from .discovery import AppInfo, AppStarting, Endpoint, discover
+from .autobind import auto_inputs, bound_to
+from .choose import Choice, choose_endpoint, reference_endpoint
+from .discovery import AppInfo, AppStarting, Endpoint, Parameter, discover
 from .errors import is_zero_gpu_quota
 from .payload import TemplateValues, build_data, check_inputs, size_notes, target_size
 from .presets import Preset, find_preset, find_preset_by_signature, space_host
 from .results import ResultFile, find_images, find_seed
 from .transport import TRANSPORTS, JobContext, TransportUnavailable, cancel, is_verdict
+from .upload import reference_value
 from ...phrases import DOWNLOAD_LOST, SPACE_STARTING
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class GradioBackend(Backend):
         self.app: Optional[AppInfo] = None
         self.endpoint: Optional[Endpoint] = None
         self.choice: Optional[Choice] = None
+        # Where reference images go: (endpoint, its inputs, the image input); None when the app has none.
+        self.reference: Optional[tuple[Endpoint, dict[str, Any], Parameter]] = None
         self._last_app: Optional[AppInfo] = None  # what discovery found, even when no endpoint fits
         self.transport: Optional[str] = None
         self._prepare_lock = asyncio.Lock()
@@ -89,9 +93,24 @@ class GradioBackend(Backend):
                         job: list[JobContext]) -> list[GeneratedImage]:
         with self._map_errors():
             app, endpoint = await self._prepare(progress)
-            values = self._values(request, endpoint)
-            data = build_data(endpoint, self.inputs, values, self.name)
-            notes = size_notes(endpoint, self.inputs, request, values, data)
+            inputs, image = self.inputs, None
+            if request.reference_images:
+                if self.reference is None:
+                    if request.references_required:
+                        raise ReferenceUnsupported("the app has no endpoint with an image input for the reference",
+                                                   backend=self.name)
+                    request = dataclasses.replace(request, reference_images=())
+                else:
+                    endpoint, inputs, parameter = self.reference
+                    image, used = await reference_value(
+                        self.client, self.base, app, self.headers, parameter, request.reference_images,
+                        backend=self.name, redact=lambda text: redact(text, self._secrets))
+                    if used < len(request.reference_images):
+                        log.info("%s: %s takes %d of the %d reference images", self.name, parameter.name, used,
+                                 len(request.reference_images))
+            values = dataclasses.replace(self._values(request, endpoint, inputs), image=image)
+            data = build_data(endpoint, inputs, values, self.name)
+            notes = size_notes(endpoint, inputs, request, values, data)
             for note in notes:
                 log.warning("%s: %s", self.name, note)
             try:
@@ -104,7 +123,7 @@ class GradioBackend(Backend):
                 raise ProtocolError(f"{endpoint.api_name} returned no image", backend=self.name)
             self._reject_placeholders(refs)
             seed = find_seed(outputs)
-            if seed is None and any("{seed}" in str(v) for v in self.inputs.values()):
+            if seed is None and any("{seed}" in str(v) for v in inputs.values()):
                 seed = values.seed
             images = []
             for ref in refs[: max(1, request.count)]:
@@ -203,11 +222,38 @@ class GradioBackend(Backend):
                     endpoint = choice.endpoint
                     self.inputs = auto_inputs(endpoint, self._given_inputs)
                     check_inputs(endpoint, self.inputs, self.name)
+                    self.reference = self._reference_target(app, endpoint)
                 except ConfigurationError as exc:
                     self.disabled_reason = exc.detail
                     raise ConfigurationError(f"backend disabled: {exc.detail}", backend=self.name) from None
                 self.app, self.endpoint, self.choice = app, endpoint, choice
             return self.app, self.endpoint
+
+    def _reference_target(self, app: AppInfo, endpoint: Endpoint) -> Optional[tuple[Endpoint, dict[str, Any],
+                                                                                     Parameter]]:
+        """The chosen endpoint when it has an image input; else the app's image-to-image endpoint with
+        inputs bound automatically (the config's inputs belong to the chosen one); else None."""
+        parameter = bound_to(endpoint, self.inputs, "{image}")
+        if parameter is not None:
+            return endpoint, self.inputs, parameter
+        other = reference_endpoint(app, endpoint)
+        if other is None:
+            return None
+        inputs = auto_inputs(other, {})
+        try:
+            check_inputs(other, inputs, self.name)
+        except ConfigurationError as exc:
+            log.info("%s: %s could take reference images but cannot be called: %s", self.name, other.label,
+                     exc.detail)
+            return None
+        parameter = bound_to(other, inputs, "{image}")
+        return (other, inputs, parameter) if parameter is not None else None
+
+    async def takes_references(self) -> bool:
+        """Known after discovery: whether an endpoint of the app takes an image (GET /config first)."""
+        with self._map_errors():
+            await self._prepare()
+        return self.reference is not None
 
     async def _discover_waiting(self, progress: ProgressCallback) -> AppInfo:
         """GET /config, waiting (bounded) while a Space sleeps or builds."""
@@ -272,8 +318,9 @@ class GradioBackend(Backend):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _values(self, request: GenerationRequest, endpoint: Endpoint) -> TemplateValues:
-        width, height = target_size(endpoint, self.inputs, request)
+    def _values(self, request: GenerationRequest, endpoint: Endpoint,
+                inputs: Optional[dict[str, Any]] = None) -> TemplateValues:
+        width, height = target_size(endpoint, self.inputs if inputs is None else inputs, request)
         seed = request.seed if request.seed is not None and request.seed >= 0 else random.randrange(2**31 - 1)
         divisor = math.gcd(width, height)
         aspect = request.aspect or f"{width // divisor}:{height // divisor}"
@@ -325,7 +372,8 @@ class GradioBackend(Backend):
     # --- doctor -----------------------------------------------------------------------------
 
     async def probe(self) -> BackendReport:
-        from .doctor import SAMPLE_PROMPT, backends_block, describe_app, describe_payload  # doctor only
+        from .doctor import (SAMPLE_PROMPT, backends_block, describe_app, describe_payload,  # doctor only
+                             describe_references)
 
         lines = [f"target: {self.base}", f"token: {'set' if self._secrets[0] else 'not set'}"]
         try:
@@ -338,6 +386,7 @@ class GradioBackend(Backend):
         transport = self.transport or self._transports(app)[0]
         summary = f"ok: gradio {app.version}, endpoint {endpoint.label}, transport {transport}"
         lines += describe_app(app, self.choice)
+        lines.append(describe_references(self.reference, endpoint))
         try:
             sample = self._values(GenerationRequest(SAMPLE_PROMPT, aspect="16:9", seed=42), endpoint)
             data = build_data(endpoint, self.inputs, sample, self.name)

@@ -16,6 +16,7 @@ from typing import Optional
 from ...errors import ConfigurationError
 from .discovery import UNDOCUMENTED, AppInfo, Endpoint, Parameter
 from .neutral import NO_VALUE, neutral_value
+from .upload import first_reference_input
 
 IMAGE_OUTPUTS = frozenset({"image", "gallery", "imageslider", "annotatedimage"})
 TEXT_INPUTS = frozenset({"textbox", "textarea"})
@@ -24,6 +25,12 @@ MEDIA_INPUTS = frozenset({"image", "imageeditor", "sketchpad", "paint", "file", 
 _GENERATES = re.compile(r"generat|infer|^/run|predict|txt2img|text2img|t2i|text_to_image|draw|create|^/gen", re.I)
 _OTHER_JOB = re.compile(r"img2img|i2i|edit|upscal|inpaint|outpaint|variation|enhanc|caption|describ|interrogat"
                         r"|refin|restor|remov|segment|depth|translat", re.I)
+# Endpoints that take a picture and draw from it (image-to-image, edits), and those that take a picture
+# for another job (masks, upscaling, captions): the second kind never gets a reference.
+_FROM_PICTURE = re.compile(r"img2img|i2i|image2image|image_to_image|img_to_img|edit|variation|remix|restyle|"
+                           r"transform|styli[sz]e|kontext|reference|redux|ip_?adapter|改图|图生图", re.I)
+_NOT_FROM_PICTURE = re.compile(r"upscal|caption|describ|interrogat|segment|depth|remov|restor|enhanc|translat|"
+                               r"mask|inpaint|outpaint|detect|classif|background", re.I)
 NEGATIVE = re.compile(r"negative|\bneg\b|neg_prompt|负面|反向|负向|排除|不想要|avoid|unwanted", re.I)
 _PROMPTISH = re.compile(r"prompt|提示|描述|文本|输入|text|caption|query|describ|instruction|idea|what to draw|画", re.I)
 _NOT_PROMPT = re.compile(r"seed|种子|style|风格|lora|model|模型|size|尺寸|url|token|key|path|steps", re.I)
@@ -188,3 +195,18 @@ def _listing(app: AppInfo) -> str:
     names = ", ".join(e.label for e in callable_) or "none"
     hidden = len(app.endpoints) - len(callable_)
     return f"its callable endpoints are: {names}" + (f" ({hidden} hidden events not counted)" if hidden else "")
+
+
+def reference_endpoint(app: AppInfo, chosen: Endpoint) -> Optional[Endpoint]:
+    """The endpoint that draws from a reference image when the chosen one has no image input: a
+    callable endpoint that takes a prompt and a picture and returns an image, named like an
+    image-to-image or edit function first; never a mask, upscaling or captioning function."""
+    candidates = [e for e in app.callable() if e is not chosen and draws(e) and not unfillable(e)
+                  and first_reference_input(e) is not None and not _NOT_FROM_PICTURE.search(e.api_name)]
+    if not candidates:
+        return None
+
+    def rank(endpoint: Endpoint) -> tuple:
+        return (0 if _FROM_PICTURE.search(endpoint.api_name) else 1, _media_inputs(endpoint), endpoint.fn_index)
+
+    return min(candidates, key=rank)

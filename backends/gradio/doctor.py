@@ -85,3 +85,13 @@ def _toml(value: Any) -> Optional[str]:
         items = [_toml(v) for v in value]
         return None if any(i is None for i in items) else "[" + ", ".join(items) + "]"  # type: ignore[arg-type]
     return None
+
+
+def describe_references(reference: Optional[tuple[Endpoint, dict[str, Any], Any]], chosen: Endpoint) -> str:
+    """One line: where reference images (image-to-image, edits) go, or that this app takes none."""
+    if reference is None:
+        return "reference images: not taken (no callable endpoint with an image input draws); " \
+               "jobs with a reference skip this backend"
+    endpoint, _inputs, parameter = reference
+    where = "the chosen endpoint" if endpoint is chosen else f"endpoint {endpoint.label}"
+    return f"reference images: uploaded into {parameter.name} ({parameter.kind or parameter.component}) of {where}"

@@ -32,6 +32,7 @@ class TemplateValues:
     seed: int
     aspect: str
     count: int = 1
+    image: Any = None  # the reference as the image input takes it (uploaded), None when there is none
 
     @property
     def ratio(self) -> float:
@@ -91,7 +92,13 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
     if name in ("width", "height"):
         return _fit_number(getattr(values, name), parameter, pixels=True)
     if name == "count":
-        return _fit_number(getattr(values, name), parameter)
+        numbers = numeric_choices(parameter)
+        if numbers:
+            return min(numbers, key=lambda item: abs(item[1] - values.count))[0]
+        return _fit_number(values.count, parameter)
+    if name == "image":
+        # No reference in this job: what the input holds when nobody touches it (an app's example image).
+        return values.image if values.image is not None else filled_default(parameter)
     if name == "negative_prompt" and not values.negative_prompt and isinstance(parameter.default, str):
         return parameter.default  # nothing asked: keep the app's own negative prompt
     if name not in TEMPLATE_NAMES:
@@ -100,7 +107,7 @@ def _typed(name: str, parameter: Parameter, values: TemplateValues, backend: str
     return getattr(values, name)
 
 
-TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "aspect", "resolution", "count")
+TEMPLATE_NAMES = ("prompt", "negative_prompt", "width", "height", "seed", "aspect", "resolution", "count", "image")
 
 
 def _fit_seed(seed: int, parameter: Parameter) -> int:

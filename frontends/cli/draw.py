@@ -25,7 +25,7 @@ from ...drawing.engine import Engine
 from ...drawing.pipeline import Drawn, run_job
 from .chatfile import parse_chat_text
 from ...prompt.types import ChatLLM, ChatMessage, ImagePrompt, Persona, PromptInput
-from ...errors import PromptRefused
+from ...errors import PromptRefused, ReferenceImageError
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
@@ -50,10 +50,10 @@ def draw(args: argparse.Namespace) -> int:
     except PromptRefused as exc:
         fail(_safe(f"refused ({exc.detail}): {exc.user_message}"))
         return EXIT_REFUSED
+    except ReferenceImageError as exc:  # imaging/reference.py refused a --reference: the user's input
+        fail(_safe(f"reference image refused ({exc.reason}): {exc.detail}"))
+        return EXIT_CONFIG
     except BackendError as exc:
-        if exc.backend == "reference" and getattr(exc, "reason", None):  # ReferenceImageError (imaging/reference.py)
-            fail(_safe(f"reference image refused ({exc.reason}): {exc.detail}"))
-            return EXIT_CONFIG
         fail(_safe(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}"))
         return EXIT_BACKENDS
     image_prompt, image = drawn.image_prompt, drawn.image

@@ -9,6 +9,9 @@ Endpoints, shaped like the Spaces the plugin talks to:
   /crash     raises ValueError (details hidden by Gradio)
   /slow      reports gr.Progress steps and a gr.Info log line, then returns an image
   /predict   the classic one-textbox Interface shape, called through /run/predict
+  /edit      image-to-image: (prompt, input image, strength, seed, number of images) → (gallery, seed):
+             the input picture blended with a colour from the prompt and seed, at its own size, as
+             many as asked; no input image is a gr.Error
 
 Images are tiny (the requested size / 16) and coloured by the prompt and seed so tests can check
 that the inputs really arrived.  Usage: python lab_app.py PORT
@@ -85,6 +88,17 @@ def slow(prompt, seed, progress=gr.Progress()):
     return picture(prompt, seed, 256, 256)
 
 
+def edit(prompt, image, strength, seed, num_images):
+    if image is None:
+        raise gr.Error("Please upload an input image")
+    image = image.convert("RGB")
+    results = []
+    for index in range(int(num_images)):
+        tint = picture(f"{prompt}|edit", int(seed) + index, 128, 128).getpixel((0, 0))
+        results.append(Image.blend(image, Image.new("RGB", image.size, tint), float(strength)))
+    return results, int(seed)
+
+
 def predict(prompt):
     return picture(prompt, 0, 256, 256)
 
@@ -124,6 +138,13 @@ with gr.Blocks() as demo:
     gr.Button("Quota").click(quota, inputs=[prompt, f_seed], outputs=[f_result], api_name="quota")
     gr.Button("Crash").click(crash, inputs=[prompt, f_seed], outputs=[f_result], api_name="crash")
     gr.Button("Slow").click(slow, inputs=[prompt, f_seed], outputs=[f_result], api_name="slow")
+    e_image = gr.Image(label="Input image", type="pil")
+    e_strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Strength")
+    e_count = gr.Slider(1, 4, value=1, step=1, label="Number of images")
+    e_gallery = gallery("Edited images")
+    gr.Button("Edit").click(
+        edit, inputs=[prompt, e_image, e_strength, f_seed, e_count], outputs=[e_gallery, f_seed], api_name="edit",
+    )
     p_prompt = gr.Textbox(label="Input")
     p_result = gr.Image(label="Output")
     gr.Button("Predict").click(predict, inputs=[p_prompt], outputs=[p_result], api_name="predict")

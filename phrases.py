@@ -154,6 +154,20 @@ def _duration(seconds: float, *, hours: bool = False) -> str:
     return f"{minutes} 分钟"
 
 
+# --- several images and reference images --------------------------------------------------------------
+def images_note(granted: int, asked: int, requested: int, cap: int) -> str:
+    """What the acknowledgement adds for a request of several images: how many will be drawn, and
+    why fewer than asked (the per-request cap, or today's quota). "" for one image asked and drawn."""
+    parts = []
+    if granted > 1:
+        parts.append(f"画 {granted} 张")
+    if requested > cap:
+        parts.append(f"一次最多 {cap} 张")
+    if granted < asked:
+        parts.append(f"今天的额度只够画 {granted} 张")
+    return "（" + "，".join(parts) + "）" if parts else ""
+
+
 # --- reference images and several images (imaging/reference.py, backends/chain.py) -----------------
 REFERENCE_UNUSABLE = "这张参考图用不了，换一张试试吧。"
 REFERENCE_TOO_BIG = "参考图太大了，换一张小一点的图吧。"

@@ -42,6 +42,9 @@ class PluginSection(Section):
     )
 
 
+MAX_IMAGES_LIMIT = 10  # a chat message with more images than this is a flood, not a picture
+
+
 class GenerationSection(Section):
     __ui_label__ = "生成"
     __ui_icon__ = "sliders-horizontal"
@@ -79,6 +82,12 @@ class GenerationSection(Section):
         textarea=3,
     )
     seed: int = setting(-1, "随机种子", "Seed", "固定种子，-1 = 随机", "Fixed seed; -1 = random.", ge=-1, le=2**32 - 1)
+    max_images: int = setting(
+        4, "最多张数", "Max images per request",
+        f"一次请求最多画几张（“画两张”、/draw -n 3），1–{MAX_IMAGES_LIMIT}；每张都算一次额度",
+        f"Most images one request may ask for, 1-{MAX_IMAGES_LIMIT}; each image counts against the quotas.",
+        ge=1, le=MAX_IMAGES_LIMIT,
+    )
 
     @field_validator("aspect")
     @classmethod

@@ -77,31 +77,49 @@ class Usage:
 
 
 class Ticket:
-    """An admitted job. Settle it exactly once: `commit()` on success, `release()` otherwise.
-    Both are idempotent, and whichever comes first wins (commit-then-release is a no-op)."""
+    """An admitted job, holding a reservation of `granted` images (quotas count images, not requests).
+
+    Settle it exactly once: `commit(delivered)` charges the images that reached the chat (never more
+    than granted) and frees the rest; `release()` charges nothing. Both are idempotent, and whichever
+    comes first wins (commit-then-release is a no-op). `grow(n)` asks for more before drawing (the
+    prompt LLM read "several" from the request): it reserves what still fits and returns the new grant."""
 
     def __init__(self, limits: Optional["Limits"], user_key: str, group_key: str,
-                 cooldown_key: str, cooldown_started: Optional[float]):
+                 cooldown_key: str, cooldown_started: Optional[float], *, granted: int = 1, asked: int = 1):
         self._limits = limits
         self._user_key = user_key
         self._group_key = group_key
         self._cooldown_key = cooldown_key
         self._cooldown_started = cooldown_started
+        self.granted = granted  # images reserved (an admin's: all asked; nothing is counted)
+        self.asked = asked  # images the request asked for (already capped by [generation] max_images)
         self._settled = limits is None  # an admin's ticket holds nothing
 
     @property
     def settled(self) -> bool:
         return self._settled
 
-    def commit(self) -> None:
+    def grow(self, wanted: int) -> int:
+        """Reserve up to `wanted` images in all (what the quotas still allow); the new grant."""
+        wanted = max(1, wanted)
+        self.asked = max(self.asked, wanted)
+        if self._limits is None:
+            self.granted = max(self.granted, wanted)
+        elif not self._settled and wanted > self.granted:
+            self.granted += self._limits._reserve_more(self._user_key, self._group_key, wanted - self.granted)
+        return self.granted
+
+    def commit(self, delivered: Optional[int] = None) -> None:
+        """Charge the images delivered (default: all granted), at most the grant; free the rest."""
         if not self._settled:
             self._settled = True
-            self._limits._settle(self._user_key, self._group_key, charge=True)
+            charge = self.granted if delivered is None else max(0, min(delivered, self.granted))
+            self._limits._settle(self._user_key, self._group_key, reserved=self.granted, charge=charge)
 
     def release(self) -> None:
         if not self._settled:
             self._settled = True
-            self._limits._settle(self._user_key, self._group_key, charge=False)
+            self._limits._settle(self._user_key, self._group_key, reserved=self.granted, charge=0)
             self._limits._lift_cooldown(self._cooldown_key, self._cooldown_started)
 
 
@@ -135,18 +153,21 @@ class Limits:
     def is_admin(self, who: Who) -> bool:
         return bool(who.user_id) and _listed(self._admins, who.platform, who.user_id)
 
-    def admit(self, who: Who, *, is_admin: bool = False) -> Union[Ticket, Refusal]:
+    def admit(self, who: Who, *, is_admin: bool = False, count: int = 1) -> Union[Ticket, Refusal]:
+        """A ticket for `count` images, or why not. With fewer left today than asked, the ticket
+        grants what is left (`Ticket.granted` < `Ticket.asked`); with none left, a refusal."""
         self._roll_day()
+        count = max(1, count)
         wall = self._now()
         refusal = self._check_chat(who)
         if refusal is None and (is_admin or self.is_admin(who)):
-            return Ticket(None, "", "", "", None)
+            return Ticket(None, "", "", "", None, granted=count, asked=count)
         if refusal is None:
             refusal = self._check_limits(who, wall)
         if refusal is not None:
             reason, retry_after, detail = refusal
             return Refusal(reason, retry_after, self._should_notify(who), detail)
-        return self._reserve(who)
+        return self._reserve(who, count)
 
     def usage(self, who: Who) -> Usage:
         self._roll_day()
@@ -159,7 +180,9 @@ class Limits:
         return Usage(user_left, group_left, self._cooldown_left(_requester_key(who)))
 
     def snapshot(self) -> dict:
-        """Today's charged counters as plain JSON data (in-flight reservations are not included)."""
+        """Today's charged counters as plain JSON data (in-flight reservations are not included).
+        A counter is a number of images delivered (one per request before several images existed:
+        the same number then, so the format and its version stay)."""
         self._roll_day()
         return {"version": SNAPSHOT_VERSION, "day": self._day.isoformat(),
                 "users": dict(self._used_users), "groups": dict(self._used_groups)}
@@ -206,34 +229,49 @@ class Limits:
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _reserve(self, who: Who) -> Ticket:
+    def _reserve(self, who: Who, count: int) -> Ticket:
         config = self._config
         user_key = _user_key(who) if config.user_daily_quota else ""
         group_key = _group_key(who) if config.group_daily_quota else ""
-        if user_key:
-            self._reserved_users[user_key] = self._reserved_users.get(user_key, 0) + 1
-        if group_key:
-            self._reserved_groups[group_key] = self._reserved_groups.get(group_key, 0) + 1
+        granted = self._reserve_more(user_key, group_key, count)  # at least 1: _check_limits saw room
         requester, started = _requester_key(who), None
         if config.user_cooldown > 0:
             started = self._clock()
             self._cooldowns[requester] = started
             self._prune_if_large()
-        return Ticket(self, user_key, group_key, requester, started)
+        return Ticket(self, user_key, group_key, requester, started, granted=granted, asked=count)
 
-    def _settle(self, user_key: str, group_key: str, *, charge: bool) -> None:
+    def _reserve_more(self, user_key: str, group_key: str, wanted: int) -> int:
+        """Reserve up to `wanted` more images for these keys ("" = not counted); how many fit."""
+        fits = wanted
+        for key, quota, used, reserved in ((user_key, self._config.user_daily_quota, self._used_users,
+                                            self._reserved_users),
+                                           (group_key, self._config.group_daily_quota, self._used_groups,
+                                            self._reserved_groups)):
+            left = _left(quota, key, used, reserved)
+            if left is not None:
+                fits = min(fits, left)
+        fits = max(0, fits)
+        for key, reserved in ((user_key, self._reserved_users), (group_key, self._reserved_groups)):
+            if key and fits:
+                reserved[key] = reserved.get(key, 0) + fits
+        return fits
+
+    def _settle(self, user_key: str, group_key: str, *, reserved: int, charge: int) -> None:
+        """Give back a reservation of `reserved` images and count `charge` of them as used today.
+        A reservation made before midnight is charged to the new day (the job ran then)."""
         self._roll_day()
-        for key, reserved, used in ((user_key, self._reserved_users, self._used_users),
-                                    (group_key, self._reserved_groups, self._used_groups)):
+        for key, reservations, used in ((user_key, self._reserved_users, self._used_users),
+                                        (group_key, self._reserved_groups, self._used_groups)):
             if not key:
                 continue
-            count = reserved.get(key, 0) - 1
+            count = reservations.get(key, 0) - reserved
             if count > 0:
-                reserved[key] = count
+                reservations[key] = count
             else:
-                reserved.pop(key, None)
-            if charge:
-                used[key] = used.get(key, 0) + 1
+                reservations.pop(key, None)
+            if charge > 0:
+                used[key] = used.get(key, 0) + charge
 
     def _lift_cooldown(self, key: str, started: Optional[float]) -> None:
         if started is not None and self._cooldowns.get(key) == started:

@@ -16,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Optional, Protocol
 
-from ..phrases import CHAT_BUSY, CRASHED, NOT_DELIVERED, SHUTTING_DOWN, acknowledgement, space_queue_notice
+from ..phrases import (CHAT_BUSY, CRASHED, NOT_DELIVERED, SHUTTING_DOWN, acknowledgement, images_note,
+                       space_queue_notice)
 from ..backends.base import ProgressEvent
 from ..errors import BackendError, DeadlineReached
 from ..imaging.workers import ImageWorkers
@@ -24,6 +25,7 @@ from .admission import Limits, Refusal, Ticket, Who
 from .engine import Engine
 from .history import PromptHistory
 from .pipeline import Drawn, run_job
+from ..prompt.engine import requested_count
 from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
 from ..redaction import redact
 
@@ -33,6 +35,10 @@ OUTCOMES = ("succeeded", "failed", "timed_out", "undelivered", "crashed", "cance
 
 
 class ChatPort(Protocol):
+    """How the board talks to a chat. A port may also offer
+    `async send_images(chat_id, images_base64: list[str]) -> bool`: several images in ONE message
+    (used for a request of several images; without it, or when it fails, they go one by one)."""
+
     async def send_text(self, chat_id: str, text: str) -> bool: ...
 
     async def send_image(self, chat_id: str, image_base64: str) -> bool: ...
@@ -156,7 +162,11 @@ class JobBoard:
         if recent and now - recent[0] < jobs.merge_window and _same_job_alive(recent[1]):
             return Submission("merged", "这张图已经在画了，画好会自动发出，不用再调用。")
 
-        admission = self.limits.admit(who, is_admin=order.is_admin)
+        # Quotas count images: reserve the number the request names (capped); the LLM's reading may
+        # grow it before drawing (run_job's `allow`), and only what reached the chat is charged.
+        cap = self.engine.config.generation.max_images
+        requested = order.reuse.count if order.reuse else (requested_count(order.job) or 1)
+        admission = self.limits.admit(who, is_admin=order.is_admin, count=min(requested, cap))
         if isinstance(admission, Refusal):
             if admission.notify:
                 await self.say(who.chat_id, admission.user_message())
@@ -180,6 +190,7 @@ class JobBoard:
         if key:  # before the first await, so a parallel duplicate already merges
             self._recent[key] = (now, task)
         ack = jobs.selfie_ack_message if order.job.selfie else jobs.ack_message
+        ack += images_note(admission.granted, admission.asked, requested, cap)
         try:
             await self.say(who.chat_id, acknowledgement(ack, ahead))
         finally:
@@ -198,7 +209,7 @@ class JobBoard:
                 await self._slots.acquire()
                 engine = self.engine.acquire()
                 try:
-                    outcome = await self._draw_and_send(order, engine, ending)
+                    outcome = await self._draw_and_send(order, engine, ending, ticket)
                 finally:
                     await engine.release()
                     await self._slots.release()
@@ -212,7 +223,7 @@ class JobBoard:
             raise
         finally:
             if outcome == "succeeded":
-                ticket.commit()
+                ticket.commit(ending.delivered)
             else:
                 ticket.release()
             line.pending -= 1
@@ -224,11 +235,12 @@ class JobBoard:
             await self._after_success()
         return outcome
 
-    async def _draw_and_send(self, order: DrawOrder, engine: Engine, ending: Optional["_Ending"] = None) -> str:
+    async def _draw_and_send(self, order: DrawOrder, engine: Engine, ending: Optional["_Ending"] = None,
+                             ticket: Optional[Ticket] = None) -> str:
         chat_id = order.who.chat_id
         ending = ending or _Ending()
         try:
-            drawn = await self._draw(order, engine)
+            drawn = await self._draw(order, engine, ticket)
         except DeadlineReached as exc:
             log.warning("job in %s passed its %g s deadline: %s", chat_id, engine.config.chain.deadline, exc)
             ending.said = True
@@ -245,30 +257,49 @@ class JobBoard:
             ending.said = True
             await self.say(chat_id, CRASHED)
             return "crashed"
-        ending.said = True  # the image (or the not-delivered sentence) is this job's one message
-        try:
-            sent = await self.port.send_image(chat_id, drawn.prepared.base64)
-        except Exception as exc:
-            log.error("sending the image to %s failed: %s", chat_id, redact(str(exc)))
-            sent = False
-        if not sent:
+        ending.said = True  # the image(s) (or the not-delivered sentence) is this job's one message
+        ending.delivered = await self._send_images(chat_id, [drawn.prepared.base64, *(m.base64 for m in drawn.more)])
+        if not ending.delivered:
             await self.say(chat_id, NOT_DELIVERED)
             return "undelivered"
-        for extra in drawn.more:  # a request for several images: the rest after the first
-            try:
-                await self.port.send_image(chat_id, extra.base64)
-            except Exception as exc:
-                log.warning("sending a further image to %s failed: %s", chat_id, redact(str(exc)))
+        asked = ticket.granted if ticket is not None else drawn.count
+        if ending.delivered < asked:  # the chain ended early: only these are charged (the log says why)
+            log.info("%d of %d images reached %s; %d charged", ending.delivered, asked, chat_id, ending.delivered)
         self.history.record(chat_id, drawn.image_prompt, drawn.image.backend, drawn.image.seed)
-        log.info("sent %s %dx%d from %s (prompt: %s)", drawn.prepared.mime, drawn.prepared.width,
-                 drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
+        log.info("sent %d image(s), %s %dx%d, from %s (prompt: %s)", ending.delivered, drawn.prepared.mime,
+                 drawn.prepared.width, drawn.prepared.height, drawn.image.backend, drawn.image_prompt.prompt[:200])
         return "succeeded"
 
-    async def _draw(self, order: DrawOrder, engine: Engine) -> Drawn:
+    async def _draw(self, order: DrawOrder, engine: Engine, ticket: Optional[Ticket] = None) -> Drawn:
         seed = random.randrange(2**31) if order.reuse else None
+        cap = engine.config.generation.max_images
+        allow = (lambda wanted: ticket.grow(min(wanted, cap))) if ticket is not None else None
         return await run_job(order.job, engine, self.workers, llm=self.llm if order.use_llm else None,
                              reuse=order.reuse, seed=seed, progress=_QueueNotice(self, order.who.chat_id, engine),
-                             clock=self._clock)
+                             clock=self._clock, allow=allow)
+
+    async def _send_images(self, chat_id: str, images: list[str]) -> int:
+        """Send the images, together when the port can (`send_images`), else one by one in order;
+        how many reached the chat. A host failure is logged, never raised."""
+        together = getattr(self.port, "send_images", None) if len(images) > 1 else None
+        if together is not None:
+            try:
+                if await together(chat_id, images):
+                    return len(images)
+                log.warning("the host did not send %d images as one message to %s; sending them one by one",
+                            len(images), chat_id)
+            except Exception as exc:
+                log.warning("sending %d images as one message to %s failed (%s); sending them one by one",
+                            len(images), chat_id, redact(str(exc)))
+        delivered = 0
+        for image in images:
+            try:
+                sent = await self.port.send_image(chat_id, image)
+            except Exception as exc:
+                log.error("sending an image to %s failed: %s", chat_id, redact(str(exc)))
+                sent = False
+            delivered += 1 if sent else 0
+        return delivered
 
     # --- chat output -----------------------------------------------------------------------------
 
@@ -306,6 +337,7 @@ class _Ending:
     """Whether a job's one closing message (image, error or shutdown sentence) is on its way."""
 
     said: bool = False
+    delivered: int = 0  # images that reached the chat (what the quotas are charged)
 
 
 _LAST_WORD_TIMEOUT = 3.0

@@ -24,6 +24,7 @@ from ..prompt.options import options_from_config
 from ..prompt.selfie import read_reference_image
 from ..prompt.types import ChatLLM, ImagePrompt, PromptInput
 from .engine import Engine
+from .references import safe_references
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class Drawn:
     prepared: PreparedImage
     # The further images of a request for several (GenerationRequest.count), each fit the same way.
     more: tuple[PreparedImage, ...] = ()
+    count: int = 1  # the images the chain was asked for (fewer may have come: 1 + len(more))
 
 
 class Deadline:
@@ -59,14 +61,25 @@ class Deadline:
 
 
 async def run_job(job: PromptInput, engine: Engine, workers: ImageWorkers, *, llm: Optional[ChatLLM],
-                  reuse: Optional[ImagePrompt] = None, seed: Optional[int] = None, count: int = 1,
-                  progress: ProgressCallback = no_progress, clock: Callable[[], float] = time.monotonic) -> Drawn:
-    """Draw one job: its prompt (`reuse`d, or written by `llm`, or the request text when None),
-    the chain, and the image(s) fit for chat. Raises BackendError (PromptRefused, DeadlineReached …)."""
+                  reuse: Optional[ImagePrompt] = None, seed: Optional[int] = None, count: Optional[int] = None,
+                  progress: ProgressCallback = no_progress, clock: Callable[[], float] = time.monotonic,
+                  allow: Optional[Callable[[int], int]] = None) -> Drawn:
+    """Draw one job: its references made safe, its prompt (`reuse`d, or written by `llm`, or the
+    request text when None), the chain, and the image(s) fit for chat.
+
+    How many images: `count` when given, else the prompt's (the job's flag or words, else the LLM's
+    reading), capped by `[generation] max_images`, then by `allow` (the job board's quota ticket:
+    it returns how many may be drawn). Raises BackendError (PromptRefused, DeadlineReached,
+    ReferenceImageError …)."""
     deadline = Deadline(engine.config.chain.deadline, clock)
+    references = await deadline.bound(safe_references(job.references, workers), "reading the reference images")
     image_prompt = reuse or await deadline.bound(make_prompt(job, engine.config, engine.prompt_languages, llm),
                                                  "writing the prompt")
-    return await draw(image_prompt, engine, workers, seed=seed, count=count, progress=progress, deadline=deadline)
+    wanted = max(1, min(count if count is not None else image_prompt.count, engine.config.generation.max_images))
+    if allow is not None:
+        wanted = max(1, min(wanted, allow(wanted)))
+    return await draw(image_prompt, engine, workers, seed=seed, count=wanted, progress=progress, deadline=deadline,
+                      references=references)
 
 
 async def make_prompt(job: PromptInput, config: Config, languages: frozenset[str],
@@ -75,12 +88,15 @@ async def make_prompt(job: PromptInput, config: Config, languages: frozenset[str
 
 
 async def request_for(config: Config, image_prompt: ImagePrompt, seed: Optional[int] = None,
-                      count: int = 1) -> GenerationRequest:
-    """The backend request for a prompt: size and seed from the config unless given, the selfie reference."""
+                      count: int = 1, references: tuple[bytes, ...] = ()) -> GenerationRequest:
+    """The backend request for a prompt: size and seed from the config unless given; the chat's
+    reference images (already made safe), else the selfie's configured reference image."""
     generation = config.generation
     if seed is None and generation.seed >= 0:
         seed = generation.seed
-    references: tuple[bytes, ...] = ()
+    if references:
+        return request_from(image_prompt, width=generation.width or None, height=generation.height or None,
+                            seed=seed, count=count, reference_images=references)
     if image_prompt.reference_image:
         try:
             references = (await read_reference_image(image_prompt.reference_image),)
@@ -108,13 +124,15 @@ def request_from(image_prompt: ImagePrompt, *, seed: Optional[int] = None, width
 
 async def draw(image_prompt: ImagePrompt, engine: Engine, workers: ImageWorkers, *,
                seed: Optional[int] = None, deadline: Union[Deadline, float, None] = None,
-               progress: ProgressCallback = no_progress, count: int = 1) -> Drawn:
+               progress: ProgressCallback = no_progress, count: int = 1, references: tuple[bytes, ...] = ()) -> Drawn:
     """Draw a prompt with the engine's chain and fit its image(s) for chat, within `deadline` (the
-    job's, or seconds from now; the config's when None). Raises BackendError."""
+    job's, or seconds from now; the config's when None). `references`: safe bytes (see
+    references.safe_references). Raises BackendError."""
     config = engine.config
     if not isinstance(deadline, Deadline):
         deadline = Deadline(config.chain.deadline if deadline is None else deadline)
-    request = await deadline.bound(request_for(config, image_prompt, seed, count), "reading the reference image")
+    request = await deadline.bound(request_for(config, image_prompt, seed, count, references),
+                                   "reading the reference image")
     images = await engine.chain.generate(request, progress, deadline=deadline.remaining())
     return await deadline.bound(_fit(image_prompt, images, request.count, config, workers), "fitting the image")
 
@@ -136,4 +154,4 @@ async def _fit(image_prompt: ImagePrompt, images: list[GeneratedImage], count: i
         assert first_error is not None
         raise first_error
     (image, prepared), *more = ready
-    return Drawn(image_prompt, image, prepared, tuple(extra for _, extra in more))
+    return Drawn(image_prompt, image, prepared, tuple(extra for _, extra in more), max(1, count))

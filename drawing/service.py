@@ -25,6 +25,7 @@ from ..imaging.workers import ImageWorkers
 from ..phrases import (BAD_NUMBER, EMPTY_DRAW, HELP, NO_STYLE_SET, NO_STYLES, STYLE_CLEARED,
                        current_style, history_text, no_such_drawing, prompt_text, quota_line, status_text, style_set,
                        styles_text, unknown_style)
+from ..prompt.count import split_count_flag
 from ..prompt.types import ChatLLM, PromptInput
 from .admission import Limits, Who
 from .engine import Engine
@@ -121,7 +122,10 @@ class DrawingService:
         return await self.board.submit(DrawOrder(who, job, use_llm=use_llm, is_admin=is_admin, origin=origin))
 
     async def draw_command(self, who: Who, job: PromptInput, *, use_llm: bool, is_admin: bool = False) -> None:
-        """/draw <描述>: an empty description gets the usage line instead of a picture."""
+        """/draw [-n N | --count N] <描述>: an empty description gets the usage line instead of a picture."""
+        count, text = split_count_flag(job.request_text)
+        if count is not None:
+            job = dataclasses.replace(job, request_text=text, count=count)
         if not job.request_text.strip():
             await self.say(who.chat_id, EMPTY_DRAW)
             return

@@ -20,6 +20,7 @@ from ..aspects import named_aspect, normalize_aspect
 from .aspect_words import WordAspect, aspect_from_words
 from ..redaction import redact
 from .build import build_messages, build_translation_messages, select_history
+from .count import count_from_words
 from .fallback import request_to_prompt
 from .parse import ParsedAnswer, cap_length, clean_text, collapse_whitespace, has_cjk, normalize_join, parse_answer
 from .safety import find_forbidden
@@ -53,11 +54,13 @@ async def make_image_prompt(
     style = job.style
     # What the LLM is told was asked for; the selfie default and its own choice come after.
     fixed = explicit or (words.aspect if words else None) or _valid_aspect(style.aspect if style else None)
+    named_count = requested_count(job)
 
     answer = ParsedAnswer()
     source: PromptSource = "direct"
     if llm is not None:
-        answer = await _ask_llm(dataclasses.replace(job, aspect=fixed), options, llm, selfie, log, notes)
+        answer = await _ask_llm(dataclasses.replace(job, aspect=fixed), options, llm, selfie, log, notes,
+                                named_count)
         source = "llm" if answer.prompt else "fallback"
         if answer.refused:
             if options.on_refusal == "refuse":
@@ -112,11 +115,20 @@ async def make_image_prompt(
         preset=style.name if style else "",
         backend=style.backend if style else "",
         inputs=dict(style.inputs) if style else {},
+        count=named_count or answer.count or 1,
     )
 
 
+def requested_count(job: PromptInput) -> Optional[int]:
+    """The images a job names itself: its explicit count (a flag, the tool's argument), else its words."""
+    if job.count is not None:
+        return max(1, int(job.count))
+    return count_from_words(job.request_text)
+
+
 async def _ask_llm(
-    job: PromptInput, options: PromptOptions, llm: ChatLLM, selfie: bool, log: logging.Logger, notes: list[str]
+    job: PromptInput, options: PromptOptions, llm: ChatLLM, selfie: bool, log: logging.Logger, notes: list[str],
+    count: Optional[int] = None,
 ) -> ParsedAnswer:
     now = time.time() if job.now is None else job.now
     history = select_history(
@@ -136,6 +148,8 @@ async def _ask_llm(
         style=job.style,
         system_prompt=options.system_prompt,
         now=now,
+        count=count,
+        references=len(job.references),
     )
     text = await _call(llm, messages, options.llm_timeout, log, notes, "prompt")
     if text is None:

@@ -4,6 +4,7 @@ with reasoning blocks, labels, quotes and markdown removed, whitespace collapsed
 from __future__ import annotations
 
 import itertools
+import math
 import json
 import re
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ PROMPT_KEYS = ("prompt", "positive_prompt", "positive", "english_prompt", "image
 NEGATIVE_KEYS = ("negative_prompt", "negative")
 ASPECT_KEYS = ("aspect", "aspect_ratio", "ratio")
 REFUSE_KEYS = ("refuse", "refused", "refusal")
+COUNT_KEYS = ("count", "n", "num_images", "images")
+MAX_ANSWER_COUNT = 99  # the cap ([generation] max_images) is applied later; this only bounds the number
 
 _FENCE = lazy_compile(r"```[A-Za-z0-9_-]*[ \t]*")
 _LABEL = lazy_compile(
@@ -64,6 +67,7 @@ class ParsedAnswer:
     style: str = ""
     refused: bool = False
     refusal_reason: str = ""
+    count: Optional[int] = None  # how many images the LLM read from the request; None: it did not say
 
 
 def has_cjk(text: str) -> bool:
@@ -156,7 +160,24 @@ def _from_json(data: dict[str, Any], max_chars: int) -> ParsedAnswer:
         aspect=_first_text(data, ASPECT_KEYS).strip(),
         selfie=truthy(selfie) if selfie is not None else None,
         style=collapse_whitespace(str(data.get("style") or ""))[:40],
+        count=_count(data),
     )
+
+
+def _count(data: dict[str, Any]) -> Optional[int]:
+    """A positive whole number of images under one of COUNT_KEYS ("3" and 3.0 too); None otherwise."""
+    for key in COUNT_KEYS:
+        value = data.get(key)
+        if isinstance(value, bool) or value is None:
+            continue
+        text = str(value).strip() if isinstance(value, (int, float, str)) else ""
+        try:
+            number = float(text) if len(text) <= 20 else 0.0  # a 10**4000 int never becomes a float
+        except ValueError:
+            continue
+        if math.isfinite(number) and number >= 1 and number == int(number):  # whole and positive
+            return min(int(number), MAX_ANSWER_COUNT)
+    return None
 
 
 def _first_text(data: dict[str, Any], keys: tuple[str, ...]) -> str:

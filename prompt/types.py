@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable, Literal, Mapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Literal, Mapping, Optional, Sequence, Union
 
 from ..phrases import PROMPT_REFUSED
 
@@ -12,6 +12,10 @@ from ..phrases import PROMPT_REFUSED
 ChatLLM = Callable[[list[dict[str, str]]], Awaitable[str]]
 
 PromptSource = Literal["llm", "fallback", "direct"]
+
+# An image from the chat as the host gives it: bytes, base64 (bare, `base64://…`, a `data:` URL) or an
+# http(s) URL. Untrusted: drawing/references.py makes it safe (size, format, metadata, address).
+ReferenceSource = Union[bytes, str]
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,10 @@ class PromptInput:
     aspect: Optional[str] = None  # an explicit aspect from the user or the tool call; wins over all
     now: Optional[float] = None  # epoch seconds for the history window; None: time.time()
     style: Optional[Style] = None  # the chat's (or the request's) style preset
+    # How many images: a command flag or the tool's argument; None: the words ("画两张"), else the LLM's reading.
+    count: Optional[int] = None
+    # Images from the chat to draw from (see ReferenceSource); never in a repr, so never in a log line.
+    references: tuple[ReferenceSource, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -118,4 +126,4 @@ class ImagePrompt:
     preset: str = ""  # the style preset drawn with ("" = none)
     backend: str = ""  # the preset's preferred backend
     inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the preset's backend inputs
-
+    count: int = 1  # images asked for (the request's flag or words, else the LLM's reading); not yet capped

@@ -61,14 +61,37 @@ class FakeHost:
     llm_answer: str = "a fluffy orange cat sitting on a windowsill, soft light"
     send_ok: bool = True
     calls: list = field(default_factory=list)
+    # message.get_by_id: message_id -> record with its image bytes (binary_data_base64), stripped like
+    # the host does (host/message_utils.py) unless include_binary_data=True
+    stored: dict = field(default_factory=dict)
+    hybrid_ok: bool = True  # send.hybrid's answer; None: the capability fails like an older host's
+    lost_images: set = field(default_factory=set)  # 1-based numbers of send.image calls the host fails
+    image_sends: int = 0
+    avatar: dict = field(default_factory=lambda: {"status": "unsupported", "url": None, "expires_at": None})
 
     async def rpc_call(self, method: str, plugin_id: str = "", payload: Any = None, **_: Any) -> Any:
         assert method == "cap.call", method
         capability, args = payload["capability"], dict(payload["args"])
         self.calls.append(Call(capability, args, time.monotonic()))
         await asyncio.sleep(0)
+        if capability == "send.image":
+            self.image_sends += 1
+            if self.image_sends in self.lost_images:
+                self.calls.pop()  # not sent
+                return {"success": False}
         if capability in ("send.text", "send.image"):
             return {"success": self.send_ok}
+        if capability == "send.hybrid":
+            if self.hybrid_ok is None:
+                return {"success": False, "error": "未知能力 send.hybrid"}
+            return {"success": self.hybrid_ok}
+        if capability == "message.get_by_id":
+            record = self.stored.get(args["message_id"])
+            if record is not None and not args.get("include_binary_data"):
+                record = without_bytes(record)
+            return {"success": True, "message": record}
+        if capability == "chat.get_avatar":
+            return {"success": True, "avatar": dict(self.avatar)}
         if capability == "message.get_recent":
             return {"success": True, "messages": list(self.recent)}
         if capability == "config.get":
@@ -85,6 +108,11 @@ class FakeHost:
 
     def images(self) -> list[bytes]:
         return [base64.b64decode(c.args["image_base64"], validate=True) for c in self.of("send.image")]
+
+    def hybrid_images(self) -> list[list[bytes]]:
+        """The images of each send.hybrid message (SDK segments: {"type": "image", "content": b64})."""
+        return [[base64.b64decode(s["content"], validate=True) for s in c.args["segments"] if s["type"] == "image"]
+                for c in self.of("send.hybrid")]
 
     async def wait_for(self, capability: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         deadline = time.monotonic() + timeout
@@ -106,6 +134,34 @@ def host_message(user_id: str, text: str, *, nickname: str = "", when: float | N
                                        "user_cardname": ""},
                          "group_info": {"group_id": group_id, "group_name": "测试群"}},
     }
+
+
+def without_bytes(record: dict) -> dict:
+    """A record as get_recent and a command's `message` give it: image segments keep data and hash only."""
+    segments = [{k: v for k, v in segment.items() if k != "binary_data_base64"}
+                for segment in record.get("raw_message") or []]
+    return {**record, "raw_message": segments}
+
+
+def image_message(user_id: str, image: bytes, text: str = "", *, kind: str = "image", reply_to: str = "",
+                  when: float | None = None) -> dict:
+    """A message record with an image segment (and its bytes), optionally replying to another message."""
+    record = host_message(user_id, text or "[图片]", when=when)
+    segments = []
+    if reply_to:
+        segments.append({"type": "reply", "data": {"target_message_id": reply_to, "target_message_content": None,
+                                                   "target_message_sender_id": None,
+                                                   "target_message_sender_nickname": None,
+                                                   "target_message_sender_cardname": None}})
+        record["reply_to"] = reply_to
+    if image:
+        segments.append({"type": kind, "data": "", "hash": "h" + record["message_id"],
+                         "binary_data_base64": base64.b64encode(image).decode()})
+    if text:
+        segments.append({"type": "text", "data": text})
+    record["raw_message"] = segments
+    record["is_picture"] = bool(image)
+    return record
 
 
 async def start_plugin(module, host: FakeHost, config: dict, data_dir: Path):

@@ -33,6 +33,7 @@ HOST_ENV = Path(os.environ.get("LLM2PIC_MAIBOT_HOST_ENV")
                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm2pic" / "maibot-host")
 PLANNER_MESSAGE = "画一张猫咪的图片"
 COMMAND_MESSAGE = "/draw 橘猫"
+SEVERAL_MESSAGE = "/draw -n 2 橘猫"
 ACK_TEXT = "在画了，稍等~"  # the plugin's default acknowledgement
 HOST_STOPPING = "收到中断信号"  # the host's "signal received, shutting down" log line
 DEADLINE = 240  # the driver's own hard limit; this process waits a little longer, then kills it
@@ -163,7 +164,7 @@ def host_run(tmp_path_factory) -> Run:
     command = [*prefix, str(python), str(HARNESS / "run_e2e.py"), "--work", str(work), "--plugin", str(plugin),
                "--gradio-python", str(gradio), "--gradio-port", str(gradio_port), "--deadline", str(DEADLINE),
                "--case-timeout", "45",
-               "--message", PLANNER_MESSAGE, "--message", COMMAND_MESSAGE]
+               "--message", PLANNER_MESSAGE, "--message", COMMAND_MESSAGE, "--message", SEVERAL_MESSAGE]
     if prefix:
         command.append("--netns")
     env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
@@ -240,3 +241,20 @@ def test_draw_command_sends_the_picture(host_run):
     case = host_run.case(COMMAND_MESSAGE)
     during = [r for r in host_run.llm_requests() if case["sent_at"] <= r["time"] <= case["done_at"]]
     assert "draw_picture" not in [name for name, _ in tool_calls(during)], "the command went through the planner"
+
+
+def test_several_images_come_out_as_one_message_with_several_images(host_run):
+    case = host_run.case(SEVERAL_MESSAGE)
+    sent = host_run.sent_during(case)
+    with_images = [[s for s in message if s.get("type") == "image"] for message in sent]
+    with_images = [images for images in with_images if images]
+    assert [len(images) for images in with_images][:1] == [2], (
+        f"expected one message with 2 images after {SEVERAL_MESSAGE!r} (send.hybrid); got "
+        f"{[len(images) for images in with_images]}\n{host_run.evidence()}")
+    pictures = []
+    for segment in with_images[0]:
+        picture = Image.open(io.BytesIO(base64.b64decode(segment.get("binary_data_base64") or "", validate=True)))
+        picture.load()
+        assert picture.size in LAB_SIZES
+        pictures.append(picture.tobytes())
+    assert pictures[0] != pictures[1], "the two images are the same picture (no new seed)"

@@ -10,23 +10,22 @@ import sys
 import time
 from pathlib import Path
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Optional, Sequence, Union
 
-from ...backends.base import GeneratedImage, ProgressEvent
+from ...backends.base import ProgressEvent
 from ...errors import BackendError
 from ...aspects import normalize_aspect
 from .common import EXIT_BACKENDS, EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, fail, load, printable
 from ...config.model import Config
 from ...config.secrets import config_secrets
 from ...redaction import redact
-from ...imaging.prepare import PreparedImage
 from ...imaging.workers import ImageWorkers
 from ...drawing.engine import Engine
-from ...drawing.pipeline import run_job
+from ...drawing.pipeline import Drawn, run_job
 from .chatfile import parse_chat_text
 from ...drawing.styles import style_for_request, style_of
-from ...prompt.types import ChatLLM, ChatMessage, ImagePrompt, Persona, PromptInput, Style
-from ...errors import PromptRefused
+from ...prompt.types import ChatLLM, ChatMessage, Persona, PromptInput, Style
+from ...errors import PromptRefused, ReferenceImageError
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
@@ -42,21 +41,31 @@ def draw(args: argparse.Namespace) -> int:
             args.aspect = normalize_aspect(args.aspect)  # a bad --aspect fails here, clearly
         style = _choose_style(config, args)
         history = _read_chat(args.chat, config) if args.chat else []
+        count = _count(args.count, config)
+        references = [_read_reference(source) for source in args.reference]
     except ValueError as exc:
         fail(f"config error: {exc}")
         return EXIT_CONFIG
     try:
-        image_prompt, image, prepared = asyncio.run(_run(config, args, chosen, history, style))
+        drawn = asyncio.run(_run(config, args, chosen, history, style, count, references))
     except PromptRefused as exc:
         fail(_safe(f"refused ({exc.detail}): {exc.user_message}"))
         return EXIT_REFUSED
+    except ReferenceImageError as exc:  # imaging/reference.py refused a --reference: the user's input
+        fail(_safe(f"reference image refused ({exc.reason}): {exc.detail}"))
+        return EXIT_CONFIG
     except BackendError as exc:
         fail(_safe(f"every backend failed; last: {exc.backend + ': ' if exc.backend else ''}{exc.detail}"))
         return EXIT_BACKENDS
-    out = Path(args.out) if args.out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}"
-                                               f"{_EXTENSIONS.get(prepared.mime, '.img')}")
-    out.write_bytes(prepared.data)
+    image_prompt, image = drawn.image_prompt, drawn.image
+    images = [drawn.prepared, *drawn.more]
+    outs = output_paths(args.out, len(images), _EXTENSIONS.get(drawn.prepared.mime, ".img"))
+    for out, prepared in zip(outs, images):
+        out.write_bytes(prepared.data)
+    if len(images) < drawn.count:
+        fail(f"note: {len(images)} of {drawn.count} images were drawn")
     if args.json:
+        prepared = drawn.prepared
         print(json.dumps({
             "prompt": _safe(image_prompt.prompt), "negative_prompt": _safe(image_prompt.negative_prompt),
             "aspect": image_prompt.aspect, "selfie": image_prompt.selfie, "style": image_prompt.style,
@@ -66,15 +75,56 @@ def draw(args: argparse.Namespace) -> int:
             "notes": [_safe(str(note)) for note in (*image_prompt.notes, *(image.metadata.get("notes") or ()),
                                                      *prepared.notes)],
             "backend": image.backend, "seed": image.seed, "mime": prepared.mime, "bytes": len(prepared.data),
-            "width": prepared.width, "height": prepared.height, "out": str(out),
+            "width": prepared.width, "height": prepared.height, "out": str(outs[0]),
+            # every image written (the first is the one above); fewer than "count" when the chain ended early
+            "count": drawn.count, "references": len(references),
+            "images": [{"out": str(out), "mime": each.mime, "bytes": len(each.data), "width": each.width,
+                        "height": each.height} for out, each in zip(outs, images)],
         }, ensure_ascii=False))
         return EXIT_OK
-    print(out)
+    for out in outs:
+        print(out)
     print(_safe(f"prompt ({image_prompt.source}): {image_prompt.prompt}"), file=sys.stderr)
     seed = f", seed {image.seed}" if image.seed is not None else ""
-    print(f"{image.backend}: {prepared.mime} {prepared.width}x{prepared.height}, {len(prepared.data)} bytes{seed}",
-          file=sys.stderr)
+    for out, prepared in zip(outs, images):
+        print(f"{image.backend}: {prepared.mime} {prepared.width}x{prepared.height}, {len(prepared.data)} bytes"
+              f"{seed if prepared is drawn.prepared else ''} -> {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def output_paths(out: Optional[str], count: int, extension: str) -> list[Path]:
+    """OUT for one image; OUT-1, OUT-2, … (the number before the extension: cat.png → cat-1.png) for several.
+    Without OUT: llm2pic-<time>.<ext> (-1, -2, … likewise)."""
+    path = Path(out) if out else Path(f"llm2pic-{time.strftime('%Y%m%d-%H%M%S')}{extension}")
+    if count <= 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{number}{path.suffix}") for number in range(1, count + 1)]
+
+
+def _count(count: Optional[int], config: Config) -> Optional[int]:
+    if count is None:
+        return None
+    cap = config.generation.max_images
+    if count < 1:
+        raise ValueError(f"--count must be at least 1, not {count}")
+    if count > cap:
+        fail(f"note: --count {count} is more than [generation] max_images = {cap}; drawing {cap}")
+    return min(count, cap)
+
+
+# A reference file larger than this is not read whole (imaging/reference.py refuses it by its size).
+_REFERENCE_READ_LIMIT = 64 * 1024 * 1024
+
+
+def _read_reference(source: str) -> Union[bytes, str]:
+    """A --reference: an http(s) URL as given (downloaded under the safe-download rules), else a file."""
+    if source.strip().lower().startswith(("http://", "https://")):
+        return source.strip()
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(_REFERENCE_READ_LIMIT + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read --reference {source}: {exc.strerror or exc}") from None
 
 
 def _read_chat(path: str, config: Config) -> list[ChatMessage]:
@@ -110,18 +160,19 @@ def _choose_backends(config: Config, name: Optional[str]) -> list:
 
 
 async def _run(config: Config, args: argparse.Namespace, backend_configs: list, history: list[ChatMessage],
-               style: Optional[Style] = None) -> tuple[ImagePrompt, GeneratedImage, PreparedImage]:
+               style: Optional[Style] = None, count: Optional[int] = None,
+               references: Sequence[Union[bytes, str]] = ()) -> Drawn:
     """The same job MaiBot's runs (one deadline from the start, the prompt LLM included)."""
     engine = Engine(config, backend_configs)
     try:
         job = PromptInput(request_text=args.text, history=history, selfie=args.selfie, aspect=args.aspect,
-                          persona=Persona(config.llm.persona_nickname, config.llm.persona_personality), style=style)
+                          persona=Persona(config.llm.persona_nickname, config.llm.persona_personality), style=style,
+                          count=count, references=tuple(references))
         seed = args.seed if args.seed is not None and args.seed >= 0 else None
         async with _prompt_llm(config, args) as llm:
-            drawn = await run_job(job, engine, ImageWorkers(), llm=llm, seed=seed, progress=_ProgressLines())
+            return await run_job(job, engine, ImageWorkers(), llm=llm, seed=seed, progress=_ProgressLines())
     finally:
         await engine.retire()
-    return drawn.image_prompt, drawn.image, drawn.prepared
 
 
 @asynccontextmanager

@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     draw_cmd.add_argument("--aspect", help="aspect ratio such as 1:1, 16:9, 3:4 (default: [generation] aspect)")
     draw_cmd.add_argument("--style", help="a [styles] preset by name (default: the one TEXT names, e.g. 用水彩风格画…)")
     draw_cmd.add_argument("--seed", type=int, help="seed (default: [generation] seed, -1 random)")
+    draw_cmd.add_argument("-n", "--count", type=int, metavar="N",
+                          help="draw N images (at most [generation] max_images); they are written to OUT-1, OUT-2, …")
+    draw_cmd.add_argument("--reference", action="append", default=[], metavar="FILE",
+                          help="an image to draw from (image-to-image, edits); repeat for several; "
+                               "an http(s) URL is downloaded under the safe-download rules")
     draw_cmd.set_defaults(handler=draw)
 
     doctor = commands.add_parser("doctor", help="probe each backend and list a Gradio app's endpoints")

@@ -3,12 +3,12 @@ the recent messages, since a tool call in a group carries no user id)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any, Iterable, Mapping, Optional
 
+from .chat_images import REQUESTER_MAX_AGE, sender_of, trigger_record
 
 IMAGE_SEND_TIMEOUT_MS = 60_000  # a large image through the host to the platform adapter
-REQUESTER_MAX_AGE = 600.0  # a message older than this is not taken as the trigger of a tool call
+__all__ = ["HostChat", "REQUESTER_MAX_AGE", "requester_from_records"]
 
 
 class HostChat:
@@ -25,21 +25,17 @@ class HostChat:
         return bool(await self._ctx.send.image(image_base64, chat_id, sync_to_maisaka_history=True,
                                                timeout_ms=IMAGE_SEND_TIMEOUT_MS))
 
+    async def send_images(self, chat_id: str, images_base64: list[str]) -> bool:
+        # Several images in ONE message: send.hybrid takes image segments whose `content` is plain
+        # base64 (the host's _normalize_plugin_segment moves it to binary_data_base64) and builds one
+        # MessageSequence of ImageComponents. A host without it raises; the board then sends one by one.
+        segments = [{"type": "image", "content": image} for image in images_base64]
+        return bool(await self._ctx.send.hybrid(segments, chat_id, sync_to_maisaka_history=True,
+                                                timeout_ms=IMAGE_SEND_TIMEOUT_MS * len(images_base64)))
+
 
 def requester_from_records(records: Iterable[Mapping[str, Any]], bot_user_id: Optional[str], *,
                            now: Optional[float] = None) -> str:
     """The user id of the newest recent message not sent by the bot; "" when there is none."""
-    now = time.time() if now is None else now
-    best: tuple[float, str] = (float("-inf"), "")
-    for record in records:
-        user = ((record.get("message_info") or {}).get("user_info")) or {}
-        user_id = str(user.get("user_id") or "")
-        if not user_id or (bot_user_id and user_id == str(bot_user_id)):
-            continue
-        try:
-            when = float(record.get("timestamp"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            when = now  # undated: trust the host's newest-last order
-        if now - when <= REQUESTER_MAX_AGE and when >= best[0]:
-            best = (when, user_id)
-    return best[1]
+    record = trigger_record(records, bot_user_id, now=now)
+    return sender_of(record) if record is not None else ""

@@ -24,10 +24,11 @@ from ...drawing.jobs import JobBoard
 from ...drawing.service import DrawingService
 from ...imaging.workers import ImageWorkers
 from ...prompt.types import Persona, PromptInput
+from .chat_images import chat_references, sender_of, trigger_record
 from .chat_reads import host_llm, messages_from_host
 from ...prompt.parse import truthy
 from ..log_forwarding import forward_logs
-from .host import HostChat, requester_from_records
+from .host import HostChat
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2]  # the plugin root, where MaiBot keeps config.toml
 TOOL_TIMEOUT_MS = 120_000  # the tool returns within seconds; this only covers a slow host RPC
@@ -101,22 +102,28 @@ class LLM2PicPlugin(MaiBotPlugin):
             ToolParameterInfo(name="aspect", param_type=ToolParamType.STRING, required=False, default="",
                               description=f"画面比例，只在对方提到横图/竖图/比例时填：{' '.join(ASPECTS)} "
                                           "(aspect ratio, only when asked)"),
+            ToolParameterInfo(name="count", param_type=ToolParamType.INTEGER, required=False, default=1,
+                              description="要画几张，只在对方明确要几张时填，默认 1 (how many pictures, only when asked)"),
         ],
         timeout_ms=TOOL_TIMEOUT_MS,
         visibility="visible",
     )
     async def draw_picture(self, description: str = "", selfie_mode: Any = False, aspect: str = "",
-                           stream_id: str = "", chat_id: str = "", group_id: str = "", user_id: str = "",
-                           platform: str = "", **_: Any) -> dict[str, Any]:
+                           count: Any = 1, stream_id: str = "", chat_id: str = "", group_id: str = "",
+                           user_id: str = "", platform: str = "", **_: Any) -> dict[str, Any]:
         chat = stream_id or chat_id
         if self.service is None or not self.service.tool_enabled:
             return {"success": False, "content": "画图功能没有开启，不要再调用。"}
         records = await self._recent_records(chat)
         bot_id = await self._bot_account()
-        requester = user_id or requester_from_records(records, bot_id)
-        job = PromptInput(request_text=str(description or ""), history=messages_from_host(records, bot_id),
+        trigger = trigger_record(records, bot_id)  # the message the planner answers (a tool call names none)
+        requester = user_id or (sender_of(trigger) if trigger is not None else "")
+        text = str(description or "")
+        job = PromptInput(request_text=text, history=messages_from_host(records, bot_id),
                           persona=await self._persona(), selfie=truthy(selfie_mode),
-                          aspect=named_aspect(str(aspect or "")))
+                          aspect=named_aspect(str(aspect or "")), count=_tool_count(count),
+                          references=await self._references(chat, trigger, f"{text} {_plain_text(trigger)}",
+                                                            platform, str(requester or "")))
         who = Who(chat_id=chat, group_id=str(group_id or ""), user_id=str(requester or ""), platform=platform)
         submission = await self.service.submit(who, job, origin="tool")
         return {"success": submission.accepted or submission.status == "merged", "content": submission.detail}
@@ -152,7 +159,21 @@ class LLM2PicPlugin(MaiBotPlugin):
     async def _job(self, kwargs: dict, text: str, *, selfie: bool, with_history: bool) -> PromptInput:
         records = await self._recent_records(_chat_of(kwargs)) if with_history else []
         history = messages_from_host(records, await self._bot_account()) if records else ()
-        return PromptInput(request_text=text, history=history, persona=await self._persona(), selfie=selfie)
+        message = kwargs.get("message")  # the command's own message record (the host sends it without bytes)
+        references = await self._references(_chat_of(kwargs), message if isinstance(message, dict) and message
+                                            else None, text, str(kwargs.get("platform") or ""),
+                                            str(kwargs.get("user_id") or ""))
+        return PromptInput(request_text=text, history=history, persona=await self._persona(), selfie=selfie,
+                           references=tuple(references))
+
+    async def _references(self, chat: str, trigger: Optional[dict], text: str, platform: str,
+                          user_id: str) -> tuple[str, ...]:
+        """The images the request draws from: its own, the replied-to message's, or the avatar it names."""
+        sources, notes = await chat_references(self.ctx, chat, trigger, text=text, platform=platform,
+                                               user_id=user_id)
+        for note in notes:
+            self.ctx.logger.info("reference images: %s", note)
+        return tuple(sources)
 
     @property
     def _settings(self) -> Config:
@@ -209,6 +230,19 @@ class LLM2PicPlugin(MaiBotPlugin):
             log.warning("config: %s", note)
         if adoption.error:
             log.error("config.toml: %s", adoption.error)
+
+
+def _tool_count(value: Any) -> Optional[int]:
+    """The tool's count argument (it may come as a string); 1, absent or nonsense: not named."""
+    try:
+        number = int(str(value).strip()[:4])
+    except (TypeError, ValueError):
+        return None
+    return number if number > 1 else None
+
+
+def _plain_text(record: Optional[dict]) -> str:
+    return str(record.get("processed_plain_text") or "") if isinstance(record, dict) else ""
 
 
 def _chat_of(kwargs: dict) -> str:

@@ -157,30 +157,31 @@ class DrawingService:
             await self.say(who.chat_id, HELP)
 
     async def _again(self, who: Who, argument: str, is_admin: bool) -> None:
-        number = _number(argument)
-        if number is None:
-            await self.say(who.chat_id, BAD_NUMBER)
-            return
-        drawing = self.board.history.get(who.chat_id, number)
+        drawing = await self._numbered(who, argument)
         if drawing is None:
-            await self.say(who.chat_id, no_such_drawing(number, len(self.board.history.recent(who.chat_id))))
             return
         previous = drawing.image_prompt
         job = PromptInput(request_text=previous.prompt, selfie=previous.selfie)
         await self.board.submit(DrawOrder(who, job, reuse=previous, is_admin=is_admin, origin="again"))
+
+    async def _numbered(self, who: Who, argument: str):
+        """The chat's drawing numbered in `argument` (1 = the last), or None after saying why not."""
+        number = _number(argument)
+        if number is None:
+            await self.say(who.chat_id, BAD_NUMBER)
+            return None
+        drawing = self.board.history.get(who.chat_id, number)
+        if drawing is None:
+            await self.say(who.chat_id, no_such_drawing(number, len(self.board.history.recent(who.chat_id))))
+        return drawing
 
     def history_text(self, chat_id: str) -> str:
         return history_text([(time.strftime("%H:%M", time.localtime(d.at)), d.backend, d.seed, d.image_prompt.preset,
                               d.image_prompt.prompt) for d in self.board.history.recent(chat_id)])
 
     async def _show_prompt(self, who: Who, argument: str) -> None:
-        number = _number(argument)
-        if number is None:
-            await self.say(who.chat_id, BAD_NUMBER)
-            return
-        drawing = self.board.history.get(who.chat_id, number)
+        drawing = await self._numbered(who, argument)
         if drawing is None:
-            await self.say(who.chat_id, no_such_drawing(number, len(self.board.history.recent(who.chat_id))))
             return
         drawn = drawing.image_prompt
         await self.say(who.chat_id, prompt_text(drawn.prompt, drawn.negative_prompt, drawn.aspect, drawing.backend,

@@ -208,3 +208,87 @@ async def test_selfie_prompt_comes_from_the_llm_endpoint_with_the_configured_per
     assert "在海边" in json.dumps(body["messages"], ensure_ascii=False)
     assert any("a girl taking a selfie on a beach at sunset" in line for line in logs), logs
     assert not any(key in line for line in logs)
+
+
+def _png(color=(200, 40, 40)) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _with_image(event, source: str):
+    from nonebot.adapters.onebot.v11 import MessageSegment
+
+    segment = MessageSegment("image", {"file": "abc.image", "url": source} if source.startswith("http")
+                             else {"file": source})
+    event.message.append(segment)
+    event.original_message.append(segment)
+    return event
+
+
+async def test_an_attached_image_is_drawn_from_as_a_reference(app, bot_dir, lab):
+    # The lab app's /edit is its image-to-image endpoint: the Gradio backend moves there for a reference.
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        image = expect_image(ctx)
+        await receive(bot, _with_image(group_message("/draw 变成水彩"), "base64://" + _png()))
+    assert image.image is not None
+
+
+async def test_an_attachment_that_is_not_an_image_gets_one_sentence_and_no_drawing(app, bot_dir, lab):
+    import base64
+
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        expect_text(ctx, phrases.REFERENCE_NOT_IMAGE)
+        await receive(bot, _with_image(group_message("/draw 变成水彩"),
+                                       "base64://" + base64.b64encode(b"not a picture at all").decode()))
+
+
+async def test_a_private_address_in_a_replied_image_is_never_fetched(app, bot_dir, lab):
+    from nonebot.adapters.onebot.v11 import Message, MessageSegment
+    from nonebot.adapters.onebot.v11.event import Reply, Sender
+
+    event = group_message("/draw 变成水彩")
+    event.reply = Reply(time=0, message_type="group", message_id=7, real_id=7,
+                        sender=Sender(user_id=USER_ID, nickname="u"),
+                        message=Message(MessageSegment("image", {"file": "x.image", "url": lab.url + "/secret.png"})))
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, ACK)
+        expect_text(ctx, phrases.REFERENCE_UNSAFE_ADDRESS)
+        await receive(bot, event)
+
+
+def test_references_come_from_the_request_and_the_replied_message():
+    from nonebot.adapters.onebot.v11 import Message, MessageSegment
+    from nonebot.adapters.onebot.v11.event import Reply, Sender
+
+    from llm2pic.frontends.nonebot.images import references_of
+
+    event = _with_image(group_message("/draw 变成水彩"), "https://multimedia.example/a.jpg")
+    event.message.append(MessageSegment("image", {"file": "only-a-cache-name.image"}))  # nothing to fetch: skipped
+    event.reply = Reply(time=0, message_type="group", message_id=7, real_id=7,
+                        sender=Sender(user_id=USER_ID, nickname="u"),
+                        message=Message([MessageSegment.text("看这个"), MessageSegment("image", {"file": "base64://AAAA"})]))
+    assert references_of(event) == ("https://multimedia.example/a.jpg", "base64://AAAA")
+    assert references_of(event, limit=1) == ("https://multimedia.example/a.jpg",)
+
+
+async def test_several_images_go_out_as_one_message(app, bot_dir, lab):
+    from nonebot.adapters.onebot.v11 import Message
+
+    class TwoImages:
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Message) and [segment.type for segment in other] == ["image", "image"] \
+                and all(str(segment.data.get("file", "")).startswith("base64://") for segment in other)
+
+    async with running(app, bot_dir, config_for(lab)) as (ctx, bot):
+        expect_text(ctx, phrases.acknowledgement(Config().jobs.ack_message + phrases.images_note(2, 2, 2, 4), 0))
+        ctx.should_call_api("send_group_msg", {"group_id": GROUP_ID, "message": TwoImages()},
+                            result={"message_id": 3})
+        await receive(bot, group_message("/draw -n 2 一只橘猫"))

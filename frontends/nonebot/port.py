@@ -35,7 +35,7 @@ class ChatAddress:
 
 
 class OneBotChat:
-    """`send_text` / `send_image` for the drawing core; a failure is logged and answered False."""
+    """`send_text` / `send_image` / `send_images` for the drawing core; a failure is logged and answered False."""
 
     async def send_text(self, chat_id: str, text: str) -> bool:
         # A text segment, never `Message(str)`: that would read CQ codes (an @all, an image) out of
@@ -44,6 +44,10 @@ class OneBotChat:
 
     async def send_image(self, chat_id: str, image_base64: str) -> bool:
         return await self._send(chat_id, Message(MessageSegment.image(f"base64://{image_base64}")))
+
+    async def send_images(self, chat_id: str, images_base64: list[str]) -> bool:
+        """Several images as one message (OneBot v11 takes any number of image segments)."""
+        return await self._send(chat_id, Message([MessageSegment.image(f"base64://{image}") for image in images_base64]))
 
     async def _send(self, chat_id: str, message: Message) -> bool:
         address = ChatAddress.parse(chat_id)

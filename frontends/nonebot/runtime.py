@@ -23,6 +23,7 @@ from ...prompt.safety import normalize
 from ...prompt.selfie import is_selfie_request
 from ...prompt.types import Persona, PromptInput
 from ..log_forwarding import forward_logs
+from .images import references_of
 from .port import ChatAddress, OneBotChat
 from .settings import read_config
 
@@ -82,7 +83,7 @@ class Runtime:
         who = who_of(event)
         if who is None or not await self._usable(who):
             return
-        await self.service.draw_command(who, self._job(text, selfie=False),
+        await self.service.draw_command(who, self._job(text, selfie=False, event=event),
                                         use_llm=self.service.config.jobs.draw_command_uses_llm,
                                         is_admin=await is_superuser(bot, event))
 
@@ -90,7 +91,7 @@ class Runtime:
         who = who_of(event)
         if who is None or not await self._usable(who):
             return
-        await self.service.submit(who, self._job(text, selfie=True), origin="selfie", use_llm=True,
+        await self.service.submit(who, self._job(text, selfie=True, event=event), origin="selfie", use_llm=True,
                                   is_admin=await is_superuser(bot, event))
 
     async def pic(self, bot: Bot, event: MessageEvent, sub: str) -> None:
@@ -122,13 +123,13 @@ class Runtime:
         selfie = is_selfie_request(text, self.service.config.selfie.trigger_words)
         # "tool": the chat asked in its own words, as with MaiBot's planner (a repeat within
         # [jobs] merge_window joins the picture already being drawn).
-        await self.service.submit(who, self._job(text, selfie=selfie), origin="tool", use_llm=True,
+        await self.service.submit(who, self._job(text, selfie=selfie, event=event), origin="tool", use_llm=True,
                                   is_admin=await is_superuser(bot, event))
 
-    def _job(self, text: str, *, selfie: bool) -> PromptInput:
+    def _job(self, text: str, *, selfie: bool, event: MessageEvent) -> PromptInput:
         llm = self.service.config.llm
         return PromptInput(request_text=text, persona=Persona(llm.persona_nickname, llm.persona_personality),
-                           selfie=selfie)
+                           selfie=selfie, references=references_of(event))
 
     async def _usable(self, who: Who) -> bool:
         if self.service is not None:

@@ -192,3 +192,27 @@ def test_history_turns_from_the_stored_conversation():
 @pytest.mark.parametrize("history", ["", "not json", "{}", "[1, 2]", "x" * (MAX_HISTORY_CHARS + 1), None])
 def test_unreadable_history_is_no_history(history):
     assert messages_from_history(history, "bot", limit=5) == []
+
+
+def test_references_come_from_the_request_and_the_replied_message():
+    """The shapes of astrbot/core/message/components.py (4.29.3): Image(file, url), Reply(chain)."""
+    from types import SimpleNamespace
+
+    from llm2pic.frontends.astrbot.images import references_of
+
+    class Image(SimpleNamespace):
+        pass
+
+    class Plain(SimpleNamespace):
+        pass
+
+    class Reply(SimpleNamespace):
+        pass
+
+    message = [Plain(text="/draw 变成水彩"), Image(file="abc.jpg", url="https://multimedia.example/a.jpg"),
+               Image(file="file:///tmp/saved-by-the-adapter.jpg", url=""),  # a local path: left alone
+               Reply(chain=[Plain(text="看"), Image(file="base64://AAAA", url=None)])]
+    event = SimpleNamespace(message_obj=SimpleNamespace(message=message))
+    assert references_of(event) == ("https://multimedia.example/a.jpg", "base64://AAAA")
+    assert references_of(event, limit=1) == ("https://multimedia.example/a.jpg",)
+    assert references_of(SimpleNamespace(message_obj=None)) == ()

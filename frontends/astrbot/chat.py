@@ -25,6 +25,11 @@ class AstrBotChat:
     async def send_image(self, chat_id: str, image_base64: str) -> bool:
         return bool(await self._context.send_message(chat_id, MessageChain([Comp.Image.fromBase64(image_base64)])))
 
+    async def send_images(self, chat_id: str, images_base64: list[str]) -> bool:
+        """Several images as one message."""
+        chain = MessageChain([Comp.Image.fromBase64(image) for image in images_base64])
+        return bool(await self._context.send_message(chat_id, chain))
+
 
 class AstrBotLLMError(Exception):
     """AstrBot's chat provider failed or gave no text."""

@@ -26,6 +26,7 @@ from ..log_forwarding import forward_logs
 from .chat import AstrBotChat, astrbot_llm
 from .config_map import host_settings, load_page
 from .history import messages_from_history
+from .images import references_of
 
 DEFAULT_PERSONA_ID = "default"  # AstrBot's built-in persona: its name is not a bot name
 NO_PERSONA = "[%None]"  # what AstrBot stores when a conversation has its persona turned off
@@ -167,7 +168,8 @@ class AstrBotFrontend:
         if with_history and conversation is not None:
             history = messages_from_history(getattr(conversation, "history", ""), persona.nickname,
                                             self.service.config.llm.context_message_limit)
-        return PromptInput(request_text=text, history=history, persona=persona, selfie=selfie, aspect=aspect)
+        return PromptInput(request_text=text, history=history, persona=persona, selfie=selfie, aspect=aspect,
+                           references=references_of(event))
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from .common import EXIT_OK, fail
 from ...config.secrets import secret_from
@@ -118,49 +118,46 @@ def _deploy(args: argparse.Namespace, app_folder: Optional[Path] = None) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    missing = _hub_missing()
-    if missing:
-        fail(missing)
-        return EXIT_USER_MUST_ACT
-    from ...hub.errors import DeployFailed
-    from ...hub.status import space_status
+    def ask(token: str) -> tuple[list[str], bool]:
+        from ...hub.status import space_status
 
-    token = _token(args.token_env)
-    try:
-        lines, ok = space_status(args.name, token, Path(args.config) if args.config else None)
-    except DeployFailed as exc:
-        fail(_said(exc.message, token))
-        return exc.exit_code
-    except Exception as exc:
-        fail(_said(f"status failed unexpectedly: {type(exc).__name__}: {exc}", token))
-        return EXIT_SPACE_DOWN
-    for line in lines:
-        print(_said(line, token))
-    return EXIT_OK if ok else EXIT_SPACE_DOWN
+        return space_status(args.name, token, Path(args.config) if args.config else None)
+
+    return _report("status", args.token_env, ask)
 
 
 # --- quota --------------------------------------------------------------------------------------
 
 
 def _quota(args: argparse.Namespace) -> int:
+    def ask(token: str) -> tuple[list[str], bool]:
+        from ...hub.status import zero_gpu_quota_line
+
+        return [zero_gpu_quota_line(token, args.token_env)], True
+
+    return _report("quota", args.token_env, ask)
+
+
+def _report(what: str, token_env: str, ask: Callable[[str], tuple[list[str], bool]]) -> int:
+    """A read-only Hub command (status, quota): its lines printed, its failure one redacted line."""
     missing = _hub_missing()
     if missing:
         fail(missing)
         return EXIT_USER_MUST_ACT
     from ...hub.errors import DeployFailed
-    from ...hub.status import zero_gpu_quota_line
 
-    token = _token(args.token_env)
+    token = _token(token_env)
     try:
-        line = zero_gpu_quota_line(token, args.token_env)
+        lines, ok = ask(token)
     except DeployFailed as exc:
         fail(_said(exc.message, token))
         return exc.exit_code
     except Exception as exc:
-        fail(_said(f"quota failed unexpectedly: {type(exc).__name__}: {exc}", token))
+        fail(_said(f"{what} failed unexpectedly: {type(exc).__name__}: {exc}", token))
         return EXIT_SPACE_DOWN
-    print(_said(line, token))
-    return EXIT_OK
+    for line in lines:
+        print(_said(line, token))
+    return EXIT_OK if ok else EXIT_SPACE_DOWN
 
 
 def _said(text: object, token: str) -> str:
